@@ -1,0 +1,223 @@
+/**
+ * The seqssl command line: `train`, `eval`, `recommend`.
+ *
+ * ```sh
+ * deno run -A cli.ts train                       # SASRec on the embedded synthetic data
+ * deno run -A cli.ts train --data ../shared/data/Beauty.txt --out runs/beauty
+ * deno run -A cli.ts eval --checkpoint runs/beauty/best.ckpt --data ../shared/data/Beauty.txt
+ * deno run -A cli.ts recommend --checkpoint runs/beauty/best.ckpt --data ... --k 20 --output recs.tsv
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { parse as parseYaml } from "yaml";
+import { initBackend } from "./lib/backend/init.ts";
+import { evaluateModel, loadModel, runTraining } from "./lib/experiment.ts";
+import { recommend } from "./lib/eval/recommend.ts";
+import { makeConfig, type TrainConfig } from "./lib/training/config.ts";
+import { makeProgress } from "./lib/util/progress.ts";
+import { writeTextFileAtomic } from "./lib/util/atomic.ts";
+import type { GroupedMetrics } from "./lib/eval/metrics.ts";
+
+const USAGE = `seqssl: self-supervised sequential recommendation
+
+usage:
+  deno run -A cli.ts train [options]
+  deno run -A cli.ts eval --checkpoint FILE [--data FILE] [--backend B] [--json]
+  deno run -A cli.ts recommend --checkpoint FILE [--data FILE] [--k 20] --output FILE
+
+train options:
+  --method NAME       sasrec (default)
+  --data FILE         data file; default: the embedded synthetic data set
+  --format F          sequences (user item item ..., default) | interactions (CSV/TSV)
+  --config FILE       YAML config (any config key); flags override it
+  --backend B         auto (default) | webgpu | wasm | cpu
+  --epochs N          most epochs
+  --seed N            seed of every random choice
+  --out DIR           write checkpoints and result.json to DIR
+  --resume            continue from DIR/last.ckpt
+  --json              print one JSON result on stdout, no progress
+  --set KEY=VALUE     any config key (repeatable), e.g. --set lr=0.0005
+`;
+
+/** Parse `--set` values: numbers and booleans as such, the rest as strings. */
+function parseValue(s: string): unknown {
+  if (/^-?\d+(\.\d*)?(e-?\d+)?$/i.test(s)) return Number(s);
+  if (s === "true" || s === "false") return s === "true";
+  return s;
+}
+
+async function readYamlConfig(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new Error(`${path}: expected a readable YAML config, found ${(e as Error).message}`);
+  }
+  let obj: unknown;
+  try {
+    obj = parseYaml(text);
+  } catch (e) {
+    const err = e as { linePos?: { line: number }[]; message: string };
+    const line = err.linePos?.[0]?.line;
+    throw new Error(`${path}${line ? `:${line}` : ""}: expected valid YAML, found ${err.message.split("\n")[0]}`);
+  }
+  if (obj === null || obj === undefined) return {};
+  if (typeof obj !== "object" || Array.isArray(obj)) {
+    throw new Error(`${path}: expected a mapping of config keys, found ${Array.isArray(obj) ? "a list" : typeof obj}`);
+  }
+  return obj as Record<string, unknown>;
+}
+
+function metricLine(name: string, m: GroupedMetrics | undefined): string {
+  if (!m) return `${name}: (not evaluated)`;
+  const f = (x: number) => x.toFixed(4);
+  const a = m.all;
+  return `${name}: HR@5 ${f(a["HR@5"])} HR@10 ${f(a["HR@10"])} HR@20 ${f(a["HR@20"])} ` +
+    `NDCG@5 ${f(a["NDCG@5"])} NDCG@10 ${f(a["NDCG@10"])} NDCG@20 ${f(a["NDCG@20"])} ` +
+    `| head NDCG@20 ${f(m.head["NDCG@20"])} tail NDCG@20 ${f(m.tail["NDCG@20"])}`;
+}
+
+async function train(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      method: { type: "string" },
+      data: { type: "string" },
+      format: { type: "string" },
+      config: { type: "string" },
+      backend: { type: "string" },
+      epochs: { type: "string" },
+      seed: { type: "string" },
+      out: { type: "string" },
+      resume: { type: "boolean" },
+      json: { type: "boolean" },
+      set: { type: "string", multiple: true },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const fromFile = values.config ? await readYamlConfig(values.config) : {};
+  let cfg: TrainConfig = makeConfig(fromFile, { source: values.config });
+  const flags: Record<string, unknown> = {
+    method: values.method,
+    data: values.data,
+    format: values.format,
+    backend: values.backend,
+    epochs: values.epochs === undefined ? undefined : parseValue(values.epochs),
+    seed: values.seed === undefined ? undefined : parseValue(values.seed),
+  };
+  for (const kv of values.set ?? []) {
+    const i = kv.indexOf("=");
+    if (i <= 0) throw new Error(`--set: expected KEY=VALUE, found '${kv}'`);
+    flags[kv.slice(0, i)] = parseValue(kv.slice(i + 1));
+  }
+  cfg = makeConfig(flags, { base: cfg, source: "command line" });
+  if (values.resume && !values.out) throw new Error("--resume: expected --out DIR with a last.ckpt in it");
+  const backend = await initBackend(cfg.backend);
+  const json = values.json === true;
+  const progress = makeProgress({ enabled: !json });
+  if (!json) {
+    progress.log(`seqssl train: method ${cfg.method}, backend ${backend.name} (${backend.reason}), ` +
+      `data ${cfg.data || "embedded synthetic default"}`);
+  }
+  const report = await runTraining(cfg, backend, { outDir: values.out, resume: values.resume, progress });
+  if (json) {
+    console.log(JSON.stringify(report));
+  } else {
+    console.log(`best epoch ${report.bestEpoch} of ${report.epochs.length}, ` +
+      `${report.secondsPerEpoch.toFixed(1)} s/epoch, wall ${report.wallSeconds.toFixed(1)} s`);
+    console.log(metricLine("valid", report.valid));
+    console.log(metricLine("test ", report.test));
+    if (values.out) console.log(`wrote ${values.out}/result.json, best.ckpt, last.ckpt`);
+  }
+}
+
+async function evalCmd(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      checkpoint: { type: "string" },
+      data: { type: "string" },
+      format: { type: "string" },
+      backend: { type: "string" },
+      json: { type: "boolean" },
+    },
+    strict: true,
+  });
+  if (!values.checkpoint) throw new Error("eval: expected --checkpoint FILE");
+  const backend = await initBackend(makeConfig({ backend: values.backend ?? "auto" }).backend);
+  const m = await loadModel(values.checkpoint, {
+    data: values.data,
+    format: values.format as TrainConfig["format"] | undefined,
+  });
+  const res = await evaluateModel(m);
+  m.model.dispose();
+  if (values.json) {
+    console.log(JSON.stringify({ checkpoint: values.checkpoint, backend, data: m.dataset.name, ...res }));
+  } else {
+    console.log(metricLine("valid", res.valid));
+    console.log(metricLine("test ", res.test));
+  }
+}
+
+async function recommendCmd(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      checkpoint: { type: "string" },
+      data: { type: "string" },
+      format: { type: "string" },
+      backend: { type: "string" },
+      k: { type: "string" },
+      output: { type: "string" },
+    },
+    strict: true,
+  });
+  if (!values.checkpoint) throw new Error("recommend: expected --checkpoint FILE");
+  if (!values.output) throw new Error("recommend: expected --output FILE");
+  const k = values.k === undefined ? 20 : Number(values.k);
+  if (!Number.isInteger(k) || k < 1 || k > 1000) throw new Error(`--k: expected an integer in 1..1000, found '${values.k}'`);
+  await initBackend(makeConfig({ backend: values.backend ?? "auto" }).backend);
+  const m = await loadModel(values.checkpoint, {
+    data: values.data,
+    format: values.format as TrainConfig["format"] | undefined,
+  });
+  const { ids } = recommend(m.model.scorer, m.dataset.sequences, {
+    k,
+    maxLen: m.config.maxLen,
+    numItems: m.dataset.numItems,
+  });
+  m.model.dispose();
+  const itemName = m.dataset.itemIds ? (i: number) => m.dataset.itemIds![i - 1] : (i: number) => String(i);
+  const lines = ["user\titems"];
+  m.dataset.userIds.forEach((u, r) => {
+    lines.push(`${u}\t${Array.from(ids.subarray(r * k, (r + 1) * k), itemName).join(" ")}`);
+  });
+  await writeTextFileAtomic(values.output, lines.join("\n") + "\n");
+  console.log(`wrote top-${k} for ${m.dataset.userIds.length} users to ${values.output}`);
+}
+
+/** Run the CLI with `args`; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [cmd, ...rest] = args;
+  try {
+    if (cmd === "train") await train(rest);
+    else if (cmd === "eval") await evalCmd(rest);
+    else if (cmd === "recommend") await recommendCmd(rest);
+    else if (cmd === undefined || cmd === "help" || cmd === "--help" || cmd === "-h") {
+      console.log(USAGE);
+      return cmd === undefined ? 1 : 0;
+    } else {
+      console.error(`seqssl: unknown command '${cmd}'\n\n${USAGE}`);
+      return 2;
+    }
+    return 0;
+  } catch (e) {
+    console.error(`seqssl: error: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

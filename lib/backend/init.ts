@@ -1,0 +1,144 @@
+/**
+ * Choosing and starting a tfjs compute backend.
+ *
+ * `auto` picks WebGPU only when Deno's `navigator.gpu` offers a hardware
+ * adapter; a software adapter (Mesa lavapipe/llvmpipe, or one flagged as a
+ * fallback) is slower than wasm on a CPU, so `auto` then picks `wasm`.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import "@tensorflow/tfjs-backend-webgpu";
+import { registerKernelFixes } from "./kernel_fixes.ts";
+
+/** The backends seqssl can run on. */
+export type BackendName = "auto" | "webgpu" | "wasm" | "cpu";
+
+/** All accepted backend names. */
+export const BACKEND_NAMES: readonly BackendName[] = [
+  "auto",
+  "webgpu",
+  "wasm",
+  "cpu",
+];
+
+/** What {@linkcode initBackend} chose and why. */
+export interface BackendInfo {
+  /** The backend now active in tfjs. */
+  name: Exclude<BackendName, "auto">;
+  /** What was asked for. */
+  requested: BackendName;
+  /** A WebGPU adapter's description, when one was found. */
+  adapter?: string;
+  /** Whether that adapter is a software (CPU) one. */
+  softwareAdapter?: boolean;
+  /** One line on why this backend was chosen. */
+  reason: string;
+}
+
+/** Description of a WebGPU adapter, as far as seqssl needs it. */
+export interface AdapterProbe {
+  /** Adapter description (vendor/device), or "" if none. */
+  description: string;
+  /** True for lavapipe/llvmpipe/SwiftShader or `isFallbackAdapter`. */
+  software: boolean;
+}
+
+/**
+ * Look for a WebGPU adapter without starting any backend.
+ *
+ * @example
+ * ```ts
+ * import { probeWebGpu } from "./init.ts";
+ * const probe = await probeWebGpu();
+ * console.log(probe ? probe.description : "no WebGPU adapter");
+ * ```
+ */
+export async function probeWebGpu(): Promise<AdapterProbe | undefined> {
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpu) return undefined;
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter();
+  } catch {
+    return undefined;
+  }
+  if (!adapter) return undefined;
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  const description = [info.vendor, info.architecture, info.device, info.description]
+    .filter((s) => s && s.length > 0).join(" ");
+  const fallback = info.isFallbackAdapter === true ||
+    (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  const software = fallback ||
+    /llvmpipe|lavapipe|swiftshader|software/i.test(description);
+  return { description, software };
+}
+
+let banner = false;
+
+/**
+ * Start a tfjs backend and apply seqssl's kernel fixes. Call once, before any
+ * tensor op. Returns what was chosen; `auto` prefers a hardware WebGPU adapter,
+ * then wasm.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "./init.ts";
+ * const info = await initBackend("cpu");
+ * if (info.name !== "cpu") throw new Error();
+ * ```
+ */
+export async function initBackend(
+  requested: BackendName = "auto",
+): Promise<BackendInfo> {
+  if (!BACKEND_NAMES.includes(requested)) {
+    throw new Error(
+      `backend: expected one of ${BACKEND_NAMES.join(", ")}, found '${requested}'`,
+    );
+  }
+  if (!banner) {
+    // tfjs's Node build prints a banner that suggests tfjs-node; silence it.
+    tf.env().set("IS_TEST", true);
+    tf.env().set("PROD", true);
+    banner = true;
+  }
+  registerKernelFixes();
+  let name: Exclude<BackendName, "auto">;
+  let reason: string;
+  let probe: AdapterProbe | undefined;
+  if (requested === "auto") {
+    probe = await probeWebGpu();
+    if (probe && !probe.software) {
+      name = "webgpu";
+      reason = `hardware WebGPU adapter: ${probe.description}`;
+    } else {
+      name = "wasm";
+      reason = probe
+        ? `software WebGPU adapter (${probe.description}) is slower than wasm here`
+        : "no WebGPU adapter";
+    }
+  } else {
+    name = requested;
+    reason = "requested";
+    if (name === "webgpu") {
+      probe = await probeWebGpu();
+      if (!probe) {
+        throw new Error(
+          "backend 'webgpu': expected a WebGPU adapter from navigator.gpu, found none " +
+            "(install a GPU driver, or Mesa's lavapipe: apt-get install mesa-vulkan-drivers)",
+        );
+      }
+    }
+  }
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new Error(`backend '${name}': tfjs failed to initialise it`);
+  await tf.ready();
+  return {
+    name,
+    requested,
+    adapter: probe?.description,
+    softwareAdapter: probe?.software,
+    reason,
+  };
+}

@@ -1,0 +1,297 @@
+/**
+ * Kernel fixes for tfjs 4.22 backends, registered with tfjs's kernel registry.
+ *
+ * - `UnsortedSegmentSum` (the gradient of `tf.gather`, i.e. of embedding
+ *   lookups): the `wasm` backend has none, so training an embedding fails
+ *   with "Kernel 'UnsortedSegmentSum' not registered for backend 'wasm'".
+ *   The kernel registered here is built on wasm's own `ScatterNd`, which sums
+ *   duplicate ids. The `cpu` backend's shipped kernel runs one masked sum over
+ *   the whole gradient per segment (O(segments x gradient) time and memory,
+ *   gigabytes for a 12,000-item table); it is replaced by one linear pass.
+ * - `BatchMatMul` and `_FusedMatMul` on `wasm`: with `transposeA` or
+ *   `transposeB` set, tfjs's wasm kernel falls back to a loop about 10x slower
+ *   than its no-transpose path, and backpropagation through a matmul always
+ *   sets a transpose flag. The wrapped kernels first materialise the
+ *   transposed operand with wasm's `Transpose` kernel, then call the original
+ *   kernel without transpose flags.
+ *
+ * Segment ids outside `[0, numSegments)` are dropped, as in TensorFlow.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import "@tensorflow/tfjs-backend-webgpu";
+
+type KernelFunc = tf.KernelFunc;
+type TensorInfo = tf.TensorInfo;
+type KernelArgs = Parameters<KernelFunc>[0];
+
+/** The parts of tfjs's `BackendWasm` these kernels use. */
+interface WasmBackendLike {
+  disposeData(dataId: object, force?: boolean): boolean;
+  makeOutput(
+    shape: number[],
+    dtype: tf.DataType,
+    memoryOffset?: number,
+    values?: Float32Array | Int32Array,
+  ): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+/** The parts of tfjs's `MathBackendCPU` these kernels use. */
+interface CpuBackendLike {
+  data: { get(dataId: object): { values: unknown } };
+  makeTensorInfo(
+    shape: number[],
+    dtype: tf.DataType,
+    values: Float32Array | Int32Array,
+  ): TensorInfo;
+}
+
+/** Marks kernel functions registered here, so a second call is a no-op. */
+const FIXED = Symbol.for("seqssl.kernelFix");
+
+function isFixed(kernelName: string, backendName: string): boolean {
+  const k = tf.getKernel(kernelName, backendName) as tf.KernelConfig | undefined;
+  return k !== undefined && (k.kernelFunc as unknown as Record<symbol, boolean>)[FIXED] === true;
+}
+
+function mark(f: KernelFunc): KernelFunc {
+  (f as unknown as Record<symbol, boolean>)[FIXED] = true;
+  return f;
+}
+
+function replaceKernel(config: tf.KernelConfig): void {
+  if (tf.getKernel(config.kernelName, config.backendName) !== undefined) {
+    tf.unregisterKernel(config.kernelName, config.backendName);
+  }
+  tf.registerKernel(config);
+}
+
+function sizeOf(shape: number[]): number {
+  let s = 1;
+  for (const d of shape) s *= d;
+  return s;
+}
+
+/** Output shape and flat sizes of a segment sum; validates the shapes. */
+function segmentShapes(
+  x: TensorInfo,
+  segmentIds: TensorInfo,
+  numSegments: number,
+): { outShape: number[]; n: number; inner: number } {
+  const idRank = segmentIds.shape.length;
+  if (x.shape.length < 1 || idRank < 1 || idRank > x.shape.length) {
+    throw new Error(
+      `UnsortedSegmentSum: expected x of rank >= 1 and segmentIds of rank 1..rank(x), ` +
+        `found x ${JSON.stringify(x.shape)} and segmentIds ${JSON.stringify(segmentIds.shape)}`,
+    );
+  }
+  for (let i = 0; i < idRank; i++) {
+    if (segmentIds.shape[i] !== x.shape[i]) {
+      throw new Error(
+        `UnsortedSegmentSum: expected segmentIds shape to be a prefix of x shape, ` +
+          `found ${JSON.stringify(segmentIds.shape)} and ${JSON.stringify(x.shape)}`,
+      );
+    }
+  }
+  if (!Number.isInteger(numSegments) || numSegments < 0) {
+    throw new Error(
+      `UnsortedSegmentSum: expected a non-negative integer numSegments, found ${numSegments}`,
+    );
+  }
+  const innerShape = x.shape.slice(idRank);
+  return {
+    outShape: [numSegments, ...innerShape],
+    n: sizeOf(segmentIds.shape),
+    inner: sizeOf(innerShape),
+  };
+}
+
+/** One linear pass: `out[ids[i]] += x[i]` row by row; drops ids out of range. */
+function segmentSumInto(
+  x: ArrayLike<number>,
+  ids: ArrayLike<number>,
+  n: number,
+  inner: number,
+  numSegments: number,
+  out: Float32Array | Int32Array,
+): void {
+  for (let i = 0; i < n; i++) {
+    const s = ids[i];
+    if (s < 0 || s >= numSegments) continue;
+    const o = s * inner, xi = i * inner;
+    for (let j = 0; j < inner; j++) out[o + j] += x[xi + j];
+  }
+}
+
+function newArray(dtype: tf.DataType, size: number): Float32Array | Int32Array {
+  return dtype === "int32" ? new Int32Array(size) : new Float32Array(size);
+}
+
+function cpuSegmentSum(original: KernelFunc | undefined): KernelFunc {
+  return mark((args: KernelArgs): TensorInfo | TensorInfo[] => {
+    const { x, segmentIds } = args.inputs as { x: TensorInfo; segmentIds: TensorInfo };
+    const numSegments = args.attrs?.numSegments as number;
+    if ((x.dtype !== "float32" && x.dtype !== "int32") || original === undefined) {
+      if (original === undefined) {
+        throw new Error(
+          `UnsortedSegmentSum (cpu): expected float32 or int32 x, found ${x.dtype}`,
+        );
+      }
+      return original(args);
+    }
+    const backend = args.backend as CpuBackendLike;
+    const { outShape, n, inner } = segmentShapes(x, segmentIds, numSegments);
+    const xv = backend.data.get(x.dataId).values as ArrayLike<number>;
+    const idv = backend.data.get(segmentIds.dataId).values as ArrayLike<number>;
+    const out = newArray(x.dtype, sizeOf(outShape));
+    segmentSumInto(xv, idv, n, inner, numSegments, out);
+    return backend.makeTensorInfo(outShape, x.dtype, out);
+  });
+}
+
+function wasmSegmentSum(): KernelFunc {
+  return mark((args: KernelArgs): TensorInfo => {
+    const { x, segmentIds } = args.inputs as { x: TensorInfo; segmentIds: TensorInfo };
+    const numSegments = args.attrs?.numSegments as number;
+    if (x.dtype !== "float32" && x.dtype !== "int32") {
+      throw new Error(`UnsortedSegmentSum (wasm): expected float32 or int32 x, found ${x.dtype}`);
+    }
+    if (segmentIds.dtype !== "int32") {
+      throw new Error(
+        `UnsortedSegmentSum (wasm): expected int32 segmentIds, found ${segmentIds.dtype}`,
+      );
+    }
+    const backend = args.backend as WasmBackendLike;
+    const { outShape, n, inner } = segmentShapes(x, segmentIds, numSegments);
+    const outSize = sizeOf(outShape);
+    const ids = backend.typedArrayFromHeap(segmentIds);
+    let inRange = true;
+    for (let i = 0; i < n; i++) {
+      if (ids[i] < 0 || ids[i] >= numSegments) {
+        inRange = false;
+        break;
+      }
+    }
+    if (!inRange || n === 0 || inner === 0) {
+      // Rare: ScatterNd would write out of bounds, or there is nothing to
+      // scatter (ScatterNd leaves its output uninitialised then).
+      const out = newArray(x.dtype, outSize);
+      segmentSumInto(backend.typedArrayFromHeap(x), ids, n, inner, numSegments, out);
+      return backend.makeOutput(outShape, x.dtype, undefined, out);
+    }
+    const reshape = tf.getKernel("Reshape", "wasm").kernelFunc;
+    const scatterNd = tf.getKernel("ScatterNd", "wasm").kernelFunc;
+    const indices = reshape({
+      inputs: { x: segmentIds },
+      backend: args.backend,
+      attrs: { shape: [n, 1] },
+    }) as TensorInfo;
+    const updates = reshape({
+      inputs: { x },
+      backend: args.backend,
+      attrs: { shape: [n, inner] },
+    }) as TensorInfo;
+    const flat = scatterNd({
+      inputs: { indices, updates },
+      backend: args.backend,
+      attrs: { shape: [numSegments, inner] },
+    }) as TensorInfo;
+    const out = reshape({
+      inputs: { x: flat },
+      backend: args.backend,
+      attrs: { shape: outShape },
+    }) as TensorInfo;
+    backend.disposeData(indices.dataId);
+    backend.disposeData(updates.dataId);
+    backend.disposeData(flat.dataId);
+    return out;
+  });
+}
+
+/** Transpose the last two dimensions with wasm's Transpose kernel. */
+function transposeLastTwo(x: TensorInfo, backend: object): TensorInfo {
+  const rank = x.shape.length;
+  const perm = Array.from({ length: rank }, (_, i) => i);
+  perm[rank - 2] = rank - 1;
+  perm[rank - 1] = rank - 2;
+  const transpose = tf.getKernel("Transpose", "wasm").kernelFunc;
+  return transpose({ inputs: { x }, backend, attrs: { perm } }) as TensorInfo;
+}
+
+function wasmNoTransposeMatMul(original: KernelFunc): KernelFunc {
+  return mark((args: KernelArgs): TensorInfo | TensorInfo[] => {
+    const attrs = args.attrs ?? {};
+    const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+    const ta = attrs.transposeA === true, tb = attrs.transposeB === true;
+    if (
+      (!ta && !tb) || a.dtype !== "float32" || b.dtype !== "float32" ||
+      a.shape.length < 2 || b.shape.length < 2
+    ) {
+      return original(args);
+    }
+    const backend = args.backend as WasmBackendLike;
+    const a2 = ta ? transposeLastTwo(a, backend) : a;
+    const b2 = tb ? transposeLastTwo(b, backend) : b;
+    try {
+      return original({
+        inputs: { ...args.inputs, a: a2, b: b2 },
+        backend,
+        attrs: { ...attrs, transposeA: false, transposeB: false },
+      });
+    } finally {
+      if (ta) backend.disposeData(a2.dataId);
+      if (tb) backend.disposeData(b2.dataId);
+    }
+  });
+}
+
+let registered = false;
+
+/**
+ * Register seqssl's kernel fixes with tfjs (idempotent; call before or after
+ * `tf.setBackend`): `UnsortedSegmentSum` for `wasm` (new) and `cpu` (a linear
+ * replacement), and `BatchMatMul` / `_FusedMatMul` for `wasm` wrapped so that
+ * transpose flags take the fast no-transpose path.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { registerKernelFixes } from "./kernel_fixes.ts";
+ * registerKernelFixes();
+ * await tf.setBackend("cpu");
+ * const table = tf.variable(tf.ones([5, 2]));
+ * const grad = tf.grad((t: tf.Tensor) => tf.gather(t, tf.tensor1d([1, 1, 3], "int32")).sum());
+ * const g = grad(table);
+ * console.log(await g.array()); // rows 1 and 3 get 2 and 1
+ * ```
+ */
+export function registerKernelFixes(): void {
+  if (registered) return;
+  registered = true;
+  if (!isFixed("UnsortedSegmentSum", "cpu")) {
+    const original = tf.getKernel("UnsortedSegmentSum", "cpu") as tf.KernelConfig | undefined;
+    replaceKernel({
+      kernelName: "UnsortedSegmentSum",
+      backendName: "cpu",
+      kernelFunc: cpuSegmentSum(original?.kernelFunc),
+    });
+  }
+  if (!isFixed("UnsortedSegmentSum", "wasm")) {
+    replaceKernel({
+      kernelName: "UnsortedSegmentSum",
+      backendName: "wasm",
+      kernelFunc: wasmSegmentSum(),
+    });
+  }
+  for (const name of ["BatchMatMul", "_FusedMatMul"]) {
+    const original = tf.getKernel(name, "wasm") as tf.KernelConfig | undefined;
+    if (original === undefined || isFixed(name, "wasm")) continue;
+    replaceKernel({
+      ...original,
+      kernelFunc: wasmNoTransposeMatMul(original.kernelFunc),
+    });
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * Batching: left-padded next-item training batches and left-padded
+ * evaluation inputs, each trimmed to its longest row.
+ *
+ * @module
+ */
+import { type Rng, shuffle as shuffleInPlace } from "../util/rng.ts";
+import type { SplitDataset, TrainBatch } from "./types.ts";
+
+/** Options of {@linkcode trainBatches}. */
+export interface TrainBatchOptions {
+  /** Rows per batch (the last batch may have fewer). */
+  batchSize: number;
+  /** Shuffles the users; required when `shuffle` is true. */
+  rng?: Rng;
+  /** Keep the last `maxLen` positions of each row. Default `split.maxLen`. */
+  maxLen?: number;
+  /** Shuffle the user order. Default true. */
+  shuffle?: boolean;
+}
+
+/** Options of {@linkcode evalBatches}. */
+export interface EvalBatchOptions {
+  /** Rows per batch (the last batch may have fewer). */
+  batchSize: number;
+  /** Keep the last `maxLen` items of each input. */
+  maxLen: number;
+}
+
+function checkSizes(batchSize: number, maxLen: number): void {
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(
+      `batchSize: expected a positive integer, found ${batchSize}`,
+    );
+  }
+  if (!Number.isInteger(maxLen) || maxLen < 1) {
+    throw new RangeError(
+      `maxLen: expected a positive integer, found ${maxLen}`,
+    );
+  }
+}
+
+/** Users whose training sequence has a target (length >= 2). */
+function trainableUsers(split: SplitDataset): number[] {
+  const users: number[] = [];
+  for (let u = 0; u < split.train.length; u++) {
+    if (split.train[u].length >= 2) users.push(u);
+  }
+  return users;
+}
+
+/**
+ * Next-item training batches. For user `u` with training sequence `t` of
+ * length m, the row input is `t[0..m-2]` and the target `t[1..m-1]`, both
+ * keeping their last `maxLen` positions. Rows are left-padded with 0; each
+ * batch is trimmed to its longest row (`seqLen`) with
+ * `posOffset = maxLen - seqLen`. Users with m < 2 have no target and are
+ * skipped. The user order is shuffled with `rng` (deterministic given its
+ * state) unless `shuffle` is false.
+ *
+ * @example
+ * ```ts
+ * import { trainBatches } from "./batch.ts";
+ * import { leaveOneOut } from "./split.ts";
+ * import { makeRng } from "../util/rng.ts";
+ * const split = leaveOneOut({
+ *   name: "toy",
+ *   numItems: 9,
+ *   sequences: [Int32Array.of(1, 2, 3, 4, 5), Int32Array.of(6, 7, 8, 9)],
+ *   userIds: ["a", "b"],
+ * }, { maxLen: 5 });
+ * const [b] = trainBatches(split, { batchSize: 2, rng: makeRng(0), shuffle: false });
+ * // a: train 1 2 3 -> input 1 2, target 2 3; b: train 6 7 -> input 6, target 7
+ * if (b.inputs.join() !== "1,2,0,6" || b.targets.join() !== "2,3,0,7") throw new Error();
+ * if (b.seqLen !== 2 || b.posOffset !== 3) throw new Error();
+ * ```
+ */
+export function trainBatches(
+  split: SplitDataset,
+  opts: TrainBatchOptions,
+): TrainBatch[] {
+  const maxLen = opts.maxLen ?? split.maxLen;
+  const { batchSize } = opts;
+  checkSizes(batchSize, maxLen);
+  const users = trainableUsers(split);
+  if (opts.shuffle ?? true) {
+    if (!opts.rng) {
+      throw new TypeError("trainBatches: expected an rng when shuffle is true");
+    }
+    shuffleInPlace(users, opts.rng);
+  }
+  const batches: TrainBatch[] = [];
+  for (let start = 0; start < users.length; start += batchSize) {
+    const rows = users.slice(start, start + batchSize);
+    let seqLen = 1;
+    for (const u of rows) {
+      seqLen = Math.max(seqLen, Math.min(maxLen, split.train[u].length - 1));
+    }
+    const inputs = new Int32Array(rows.length * seqLen);
+    const targets = new Int32Array(rows.length * seqLen);
+    for (let r = 0; r < rows.length; r++) {
+      const t = split.train[rows[r]];
+      const len = Math.min(maxLen, t.length - 1);
+      const from = t.length - 1 - len; // first input position kept
+      const at = r * seqLen + seqLen - len;
+      inputs.set(t.subarray(from, from + len), at);
+      targets.set(t.subarray(from + 1, from + 1 + len), at);
+    }
+    batches.push({
+      users: Int32Array.from(rows),
+      inputs,
+      targets,
+      batchSize: rows.length,
+      seqLen,
+      posOffset: maxLen - seqLen,
+    });
+  }
+  return batches;
+}
+
+/**
+ * Number of batches {@linkcode trainBatches} yields (for progress bars).
+ *
+ * @example
+ * ```ts
+ * import { countBatches } from "./batch.ts";
+ * import { leaveOneOut } from "./split.ts";
+ * const seq = Int32Array.of(1, 2, 3, 4);
+ * const split = leaveOneOut({ name: "t", numItems: 4, sequences: [seq, seq, seq], userIds: ["a", "b", "c"] });
+ * if (countBatches(split, { batchSize: 2 }) !== 2) throw new Error();
+ * ```
+ */
+export function countBatches(
+  split: SplitDataset,
+  opts: { batchSize: number },
+): number {
+  checkSizes(opts.batchSize, 1);
+  return Math.ceil(trainableUsers(split).length / opts.batchSize);
+}
+
+/**
+ * Left-padded evaluation inputs, in the order of `users`: row i is
+ * `inputs[users[i]]` (so pass e.g. `split.testInput` and the user indices to
+ * score), keeping its last `maxLen` items. Same shape as a
+ * {@linkcode TrainBatch}, with `targets` all 0; each batch is trimmed to its
+ * longest row (at least one column) and `posOffset = maxLen - seqLen`. An
+ * empty input gives an all-padding row: the model must guard it.
+ *
+ * @example
+ * ```ts
+ * import { evalBatches } from "./batch.ts";
+ * const inputs = [Int32Array.of(4, 5, 6), Int32Array.of(7)];
+ * const [b] = evalBatches(inputs, [1, 0], { batchSize: 8, maxLen: 2 });
+ * if (b.inputs.join() !== "0,7,5,6" || b.users.join() !== "1,0") throw new Error();
+ * if (b.seqLen !== 2 || b.posOffset !== 0) throw new Error();
+ * ```
+ */
+export function evalBatches(
+  inputs: Int32Array[],
+  users: Int32Array | number[],
+  opts: EvalBatchOptions,
+): TrainBatch[] {
+  const { batchSize, maxLen } = opts;
+  checkSizes(batchSize, maxLen);
+  const batches: TrainBatch[] = [];
+  for (let start = 0; start < users.length; start += batchSize) {
+    const rows = Int32Array.from(users.slice(start, start + batchSize));
+    let seqLen = 1;
+    for (const u of rows) {
+      const s = inputs[u];
+      if (s === undefined) {
+        throw new RangeError(
+          `evalBatches: expected user indices below ${inputs.length}, found ${u}`,
+        );
+      }
+      seqLen = Math.max(seqLen, Math.min(maxLen, s.length));
+    }
+    const x = new Int32Array(rows.length * seqLen);
+    for (let r = 0; r < rows.length; r++) {
+      const s = inputs[rows[r]];
+      const len = Math.min(seqLen, s.length);
+      x.set(s.subarray(s.length - len), r * seqLen + seqLen - len);
+    }
+    batches.push({
+      users: rows,
+      inputs: x,
+      targets: new Int32Array(rows.length * seqLen),
+      batchSize: rows.length,
+      seqLen,
+      posOffset: maxLen - seqLen,
+    });
+  }
+  return batches;
+}

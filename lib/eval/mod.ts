@@ -1,0 +1,9 @@
+/**
+ * Full-ranking evaluation: ranks, metrics, recommendations.
+ *
+ * @module
+ */
+export * from "./metrics.ts";
+export * from "./rank.ts";
+export * from "./evaluate.ts";
+export * from "./recommend.ts";

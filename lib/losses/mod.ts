@@ -1,0 +1,6 @@
+/**
+ * Losses: next-item objectives and sequence embeddings.
+ *
+ * @module
+ */
+export * from "./rec.ts";

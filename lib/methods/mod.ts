@@ -1,0 +1,38 @@
+/**
+ * Methods: each is a short recipe of blocks that builds a trainable
+ * {@linkcode Model} from a config, a split and a generator.
+ *
+ * @module
+ */
+import type { SplitDataset } from "../data/types.ts";
+import type { TrainConfig } from "../training/config.ts";
+import type { Model } from "../training/model.ts";
+import type { Rng } from "../util/rng.ts";
+import { sasrec } from "./sasrec.ts";
+
+export { buildEncoder, lastPositionScorer, recLoss, sasrec } from "./sasrec.ts";
+export type { RecBatch } from "./sasrec.ts";
+
+/** Builds a model for a method. */
+export type MethodBuilder = (cfg: TrainConfig, split: SplitDataset, rng: Rng) => Model;
+
+/** Every method by name (the CLI's `--method`). */
+export const METHOD_BUILDERS: Record<string, MethodBuilder> = { sasrec };
+
+/**
+ * Build the model `cfg.method` names.
+ *
+ * @example
+ * ```ts ignore
+ * const model = buildModel(cfg, split, makeRng(cfg.seed));
+ * ```
+ */
+export function buildModel(cfg: TrainConfig, split: SplitDataset, rng: Rng): Model {
+  const b = METHOD_BUILDERS[cfg.method];
+  if (!b) {
+    throw new Error(
+      `method: expected one of ${Object.keys(METHOD_BUILDERS).join(", ")}, found '${cfg.method}'`,
+    );
+  }
+  return b(cfg, split, rng);
+}

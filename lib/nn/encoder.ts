@@ -1,0 +1,46 @@
+/**
+ * What every sequence encoder offers, so methods can swap SASRec for a GRU.
+ *
+ * @module
+ */
+import type * as tf from "@tensorflow/tfjs";
+import type { Params } from "./params.ts";
+import type { Rng } from "../util/rng.ts";
+
+/** Left-padded item ids `[batchSize, seqLen]` with the position offset. */
+export interface SeqInput {
+  /** Item ids, row-major, 0 = padding (left). */
+  inputs: Int32Array;
+  /** Rows. */
+  batchSize: number;
+  /** Columns. */
+  seqLen: number;
+  /** Position id of column 0 (maxLen - seqLen for trimmed batches). */
+  posOffset: number;
+}
+
+/** Per-call options of an encoder's forward pass. */
+export interface EncodeOptions {
+  /** Dropout seeds come from here; undefined means evaluation (no dropout). */
+  rng?: Rng;
+  /** Override the encoder's dropout rates (SRMA neuron masking). */
+  dropout?: number;
+}
+
+/**
+ * A sequence encoder: `encode(params, input, opts)` returns hidden states
+ * `[batchSize, seqLen, hidden]`. Item embeddings live in `params["item_emb"]`
+ * with row 0 = padding, rows 1..numItems = items, row numItems+1 = mask token.
+ */
+export interface Encoder {
+  /** "sasrec" or "gru". */
+  kind: string;
+  /** Hidden size d. */
+  hidden: number;
+  /** Number of real items. */
+  numItems: number;
+  /** Longest input. */
+  maxLen: number;
+  /** The forward pass. */
+  encode(params: Params, input: SeqInput, opts?: EncodeOptions): tf.Tensor3D;
+}

@@ -1,0 +1,102 @@
+/**
+ * A GRU sequence encoder (GRU4Rec-style): item embedding, dropout, one GRU
+ * layer of width d. Left padding is skipped: at a padded step the state is
+ * carried over unchanged, so outputs do not depend on how much padding there is.
+ *
+ *   z = sigmoid(x W_z + h U_z + b_z),  r = sigmoid(x W_r + h U_r + b_r)
+ *   n = tanh(x W_n + r * (h U_n) + b_n),  h' = (1 - z) * n + z * h
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Encoder, EncodeOptions, SeqInput } from "./encoder.ts";
+import type { Params } from "./params.ts";
+import { constVar, normalVar } from "./params.ts";
+import { dropout } from "./layers.ts";
+import type { Rng } from "../util/rng.ts";
+
+/** GRU encoder hyper-parameters. */
+export interface GruConfig {
+  /** Number of real items. */
+  numItems: number;
+  /** Hidden size d (default 64). */
+  hidden?: number;
+  /** Longest input (default 50). */
+  maxLen?: number;
+  /** Dropout on the embeddings (default 0.3). */
+  dropout?: number;
+  /** Name prefix (default "gru"). */
+  prefix?: string;
+}
+
+/**
+ * Initialise a GRU encoder into `params` (adds `item_emb` if absent).
+ *
+ * @example
+ * ```ts
+ * import { initGru } from "./gru.ts";
+ * import { makeRng } from "../util/rng.ts";
+ * const params = {};
+ * const enc = initGru(params, { numItems: 50, hidden: 8 }, makeRng(0));
+ * if (enc.kind !== "gru") throw new Error();
+ * ```
+ */
+export function initGru(params: Params, cfg: GruConfig, rng: Rng): Encoder {
+  const d = cfg.hidden ?? 64;
+  const p = cfg.prefix ?? "gru";
+  const rate = cfg.dropout ?? 0.3;
+  const maxLen = cfg.maxLen ?? 50;
+  if (!params["item_emb"]) {
+    params["item_emb"] = normalVar([cfg.numItems + 2, d], 0.02, rng, "item_emb");
+  }
+  const std = 1 / Math.sqrt(d);
+  params[`${p}.wx`] = normalVar([d, 3 * d], std, rng, `${p}.wx`);
+  params[`${p}.wh`] = normalVar([d, 3 * d], std, rng, `${p}.wh`);
+  params[`${p}.bx`] = constVar([3 * d], 0, `${p}.bx`);
+  params[`${p}.bh`] = constVar([3 * d], 0, `${p}.bh`);
+  return {
+    kind: "gru",
+    hidden: d,
+    numItems: cfg.numItems,
+    maxLen,
+    encode: (prm, input, opts) => gruEncode(prm, input, d, p, rate, opts),
+  };
+}
+
+function gruEncode(
+  params: Params,
+  input: SeqInput,
+  d: number,
+  p: string,
+  rate: number,
+  opts: EncodeOptions = {},
+): tf.Tensor3D {
+  const { batchSize: B, seqLen: L } = input;
+  return tf.tidy(() => {
+    const ids = tf.tensor2d(input.inputs, [B, L], "int32");
+    let e = tf.reshape(tf.gather(params["item_emb"], tf.reshape(ids, [-1])), [B, L, d]);
+    e = dropout(e, opts.dropout ?? rate, opts.rng);
+    // Input projections for all steps at once: [B, L, 3d].
+    const gx = tf.add(
+      tf.reshape(tf.matMul(tf.reshape(e, [B * L, d]), params[`${p}.wx`]), [B, L, 3 * d]),
+      params[`${p}.bx`],
+    );
+    const real = tf.cast(tf.notEqual(ids, 0), "float32");
+    let h: tf.Tensor2D = tf.zeros([B, d]);
+    const outs: tf.Tensor2D[] = [];
+    for (let t = 0; t < L; t++) {
+      const x = tf.reshape(tf.slice(gx, [0, t, 0], [B, 1, 3 * d]), [B, 3 * d]);
+      const hh = tf.add(tf.matMul(h, params[`${p}.wh`]), params[`${p}.bh`]);
+      const [xz, xr, xn] = tf.split(x, 3, 1);
+      const [hz, hr, hn] = tf.split(hh, 3, 1);
+      const z = tf.sigmoid(tf.add(xz, hz));
+      const r = tf.sigmoid(tf.add(xr, hr));
+      const n = tf.tanh(tf.add(xn, tf.mul(r, hn)));
+      const hNew = tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, h));
+      const m = tf.reshape(tf.slice(real, [0, t], [B, 1]), [B, 1]);
+      h = tf.add(tf.mul(m, hNew), tf.mul(tf.sub(1, m), h)) as tf.Tensor2D;
+      outs.push(h);
+    }
+    return tf.stack(outs, 1) as tf.Tensor3D;
+  });
+}

@@ -1,0 +1,10 @@
+/**
+ * Encoders and layers: SASRec, GRU, parameters.
+ *
+ * @module
+ */
+export * from "./params.ts";
+export * from "./layers.ts";
+export type { EncodeOptions, Encoder, SeqInput } from "./encoder.ts";
+export { attentionMask, initSasrec, type SasrecConfig } from "./sasrec.ts";
+export { type GruConfig, initGru } from "./gru.ts";

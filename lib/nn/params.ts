@@ -1,0 +1,126 @@
+/**
+ * Parameters: a flat map from a dotted name to a tfjs variable, initialised
+ * from seqssl's own seeded generator so the same seed gives the same weights
+ * on every backend.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Rng } from "../util/rng.ts";
+
+/** Named trainable (or frozen) tensors of a model. */
+export type Params = Record<string, tf.Variable>;
+
+/**
+ * Samples of N(0, std^2) from `rng` (Box-Muller).
+ *
+ * @example
+ * ```ts
+ * import { normalArray } from "./params.ts";
+ * import { makeRng } from "../util/rng.ts";
+ * const w = normalArray(1000, 0.02, makeRng(0));
+ * if (w.length !== 1000) throw new Error();
+ * ```
+ */
+export function normalArray(n: number, std: number, rng: Rng): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const u1 = 1 - rng.next(); // (0, 1]
+    const u2 = rng.next();
+    const r = Math.sqrt(-2 * Math.log(u1)) * std;
+    out[i] = r * Math.cos(2 * Math.PI * u2);
+    if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
+  }
+  return out;
+}
+
+/**
+ * A variable of the given shape, N(0, std^2) from `rng`.
+ *
+ * @example
+ * ```ts
+ * import { normalVar } from "./params.ts";
+ * import { makeRng } from "../util/rng.ts";
+ * const v = normalVar([3, 4], 0.02, makeRng(0), "w");
+ * if (v.size !== 12) throw new Error();
+ * v.dispose();
+ * ```
+ */
+export function normalVar(
+  shape: number[],
+  std: number,
+  rng: Rng,
+  name: string,
+): tf.Variable {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tf.variable(tf.tensor(normalArray(n, std, rng), shape), true, uniq(name));
+}
+
+/**
+ * A variable filled with a constant (zeros for biases, ones for LayerNorm gains).
+ *
+ * @example
+ * ```ts
+ * import { constVar } from "./params.ts";
+ * const b = constVar([4], 0, "b");
+ * if (b.dataSync()[0] !== 0) throw new Error();
+ * b.dispose();
+ * ```
+ */
+export function constVar(
+  shape: number[],
+  value: number,
+  name: string,
+): tf.Variable {
+  return tf.variable(tf.fill(shape, value), true, uniq(name));
+}
+
+let counter = 0;
+// tfjs variable names must be unique per engine; keep ours readable.
+function uniq(name: string): string {
+  return `${name}#${counter++}`;
+}
+
+/**
+ * Dispose every variable of a parameter map.
+ *
+ * @example
+ * ```ts
+ * import { constVar, disposeParams } from "./params.ts";
+ * disposeParams({ b: constVar([2], 0, "b") });
+ * ```
+ */
+export function disposeParams(params: Params): void {
+  for (const v of Object.values(params)) v.dispose();
+}
+
+/**
+ * Number of scalars in a parameter map.
+ *
+ * @example
+ * ```ts
+ * import { constVar, countParams } from "./params.ts";
+ * if (countParams({ b: constVar([2, 3], 0, "b") }) !== 6) throw new Error();
+ * ```
+ */
+export function countParams(params: Params): number {
+  return Object.values(params).reduce((s, v) => s + v.size, 0);
+}
+
+/**
+ * The parameters whose names start with `prefix`, keeping their full names.
+ *
+ * @example
+ * ```ts
+ * import { constVar, pick } from "./params.ts";
+ * const p = { "a.w": constVar([1], 0, "a"), "b.w": constVar([1], 0, "b") };
+ * if (Object.keys(pick(p, "a.")).length !== 1) throw new Error();
+ * ```
+ */
+export function pick(params: Params, prefix: string): Params {
+  const out: Params = {};
+  for (const [k, v] of Object.entries(params)) {
+    if (k.startsWith(prefix)) out[k] = v;
+  }
+  return out;
+}

@@ -1,0 +1,7 @@
+/**
+ * Optimisers (optax-style gradient transformations) and steppers.
+ *
+ * @module
+ */
+export * from "./transform.ts";
+export * from "./stepper.ts";

@@ -1,0 +1,245 @@
+/**
+ * Optimisers as composable gradient transformations, in the style of optax:
+ * a transformation is a pair of pure functions `init(params) -> state` and
+ * `update(grads, state, params) -> [updates, newState]`; `chain` composes
+ * them; `applyUpdates` adds the updates to the parameters.
+ *
+ * State is an explicit value (a tree of tensors and numbers) passed in and
+ * returned, never hidden in a closure, so it can be checkpointed.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Params } from "../nn/params.ts";
+
+/** Named tensors (gradients, updates, or moments). */
+export type TensorMap = Record<string, tf.Tensor>;
+
+/** A tree of tensors and numbers: any optimiser state. */
+export type StateTree = tf.Tensor | number | StateTree[] | { [k: string]: StateTree };
+
+/** An optimiser piece. `update` consumes neither its inputs nor old state. */
+export interface GradientTransformation {
+  /** The initial state for these parameters. */
+  init(params: Params): StateTree;
+  /** New updates and new state; the caller disposes the old state. */
+  update(grads: TensorMap, state: StateTree, params: Params): [TensorMap, StateTree];
+}
+
+/**
+ * Multiply updates by a constant (use `scale(-lr)` last in a chain).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { scale } from "./transform.ts";
+ * const [u] = scale(-0.1).update({ w: tf.ones([2]) }, 0, {});
+ * if (Math.abs(u.w.dataSync()[0] + 0.1) > 1e-7) throw new Error();
+ * ```
+ */
+export function scale(factor: number): GradientTransformation {
+  return {
+    init: () => 0,
+    update: (grads, state) => [mapTensors(grads, (g) => tf.mul(g, factor)), state],
+  };
+}
+
+/**
+ * Adam's moment estimates (Kingma & Ba, 2015) with bias correction; returns
+ * `m_hat / (sqrt(v_hat) + eps)`. State: `{count, mu, nu}`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { scaleByAdam } from "./transform.ts";
+ * const w = tf.variable(tf.ones([2]));
+ * const tx = scaleByAdam();
+ * const [u] = tx.update({ w: tf.tensor1d([2, -3]) }, tx.init({ w }), { w });
+ * // the first Adam step is sign(g) (up to eps)
+ * if (Math.abs(u.w.dataSync()[1] + 1) > 1e-6) throw new Error();
+ * ```
+ */
+export function scaleByAdam(
+  opts: { b1?: number; b2?: number; eps?: number } = {},
+): GradientTransformation {
+  const b1 = opts.b1 ?? 0.9, b2 = opts.b2 ?? 0.999, eps = opts.eps ?? 1e-8;
+  return {
+    init: (params) => ({
+      count: 0,
+      mu: mapTensors(params, (p) => tf.zerosLike(p)),
+      nu: mapTensors(params, (p) => tf.zerosLike(p)),
+    }),
+    update: (grads, state) => {
+      const s = state as { count: number; mu: TensorMap; nu: TensorMap };
+      const count = s.count + 1;
+      const c1 = 1 - Math.pow(b1, count), c2 = 1 - Math.pow(b2, count);
+      const mu: TensorMap = {}, nu: TensorMap = {}, updates: TensorMap = {};
+      for (const [k, g] of Object.entries(grads)) {
+        const [m, v, u] = tf.tidy(() => {
+          const m = tf.add(tf.mul(s.mu[k], b1), tf.mul(g, 1 - b1));
+          const v = tf.add(tf.mul(s.nu[k], b2), tf.mul(tf.square(g), 1 - b2));
+          const u = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), eps));
+          return [m, v, u];
+        });
+        mu[k] = m;
+        nu[k] = v;
+        updates[k] = u;
+      }
+      // Parameters without a gradient this step keep their moments.
+      for (const k of Object.keys(s.mu)) {
+        if (!(k in grads)) {
+          mu[k] = tf.clone(s.mu[k]);
+          nu[k] = tf.clone(s.nu[k]);
+        }
+      }
+      return [updates, { count, mu, nu }];
+    },
+  };
+}
+
+/**
+ * Add `rate * param` to the updates (decoupled weight decay when placed
+ * before `scale(-lr)`).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { addDecayedWeights } from "./transform.ts";
+ * const w = tf.variable(tf.ones([1]));
+ * const [u] = addDecayedWeights(0.5).update({ w: tf.zeros([1]) }, 0, { w });
+ * if (u.w.dataSync()[0] !== 0.5) throw new Error();
+ * ```
+ */
+export function addDecayedWeights(rate: number): GradientTransformation {
+  return {
+    init: () => 0,
+    update: (grads, state, params) => [
+      mapTensors(grads, (g, k) => rate === 0 ? tf.clone(g) : tf.add(g, tf.mul(params[k], rate))),
+      state,
+    ],
+  };
+}
+
+/**
+ * Scale all updates down so their global L2 norm is at most `maxNorm`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { clipByGlobalNorm } from "./transform.ts";
+ * const [u] = clipByGlobalNorm(1).update({ w: tf.tensor1d([3, 4]) }, 0, {});
+ * if (Math.abs(u.w.dataSync()[0] - 0.6) > 1e-6) throw new Error();
+ * ```
+ */
+export function clipByGlobalNorm(maxNorm: number): GradientTransformation {
+  return {
+    init: () => 0,
+    update: (grads, state) => {
+      const norm = Math.sqrt(
+        Object.values(grads).reduce((s, g) => {
+          const t = tf.tidy(() => tf.sum(tf.square(g)));
+          const v = t.dataSync()[0];
+          t.dispose();
+          return s + v;
+        }, 0),
+      );
+      const f = norm > maxNorm ? maxNorm / norm : 1;
+      return [mapTensors(grads, (g) => tf.mul(g, f)), state];
+    },
+  };
+}
+
+/**
+ * Compose transformations left to right; the state is the list of states.
+ *
+ * @example
+ * ```ts
+ * import { chain, scale, scaleByAdam } from "./transform.ts";
+ * const adamLike = chain(scaleByAdam(), scale(-1e-3));
+ * ```
+ */
+export function chain(...txs: GradientTransformation[]): GradientTransformation {
+  return {
+    init: (params) => txs.map((t) => t.init(params)),
+    update: (grads, state, params) => {
+      const states = state as StateTree[];
+      let cur = grads;
+      const next: StateTree[] = [];
+      txs.forEach((t, i) => {
+        const [u, s] = t.update(cur, states[i], params);
+        if (cur !== grads) disposeTree(cur);
+        cur = u;
+        next.push(s);
+      });
+      return [cur, next];
+    },
+  };
+}
+
+/**
+ * Adam with learning rate `lr` and optional decoupled weight decay.
+ *
+ * @example
+ * ```ts
+ * import { adam } from "./transform.ts";
+ * const tx = adam(1e-3);
+ * ```
+ */
+export function adam(
+  lr: number,
+  opts: { b1?: number; b2?: number; eps?: number; weightDecay?: number } = {},
+): GradientTransformation {
+  const parts = [scaleByAdam(opts)];
+  if (opts.weightDecay) parts.push(addDecayedWeights(opts.weightDecay));
+  parts.push(scale(-lr));
+  return chain(...parts);
+}
+
+/**
+ * `param += update` for every update, in place on the variables; disposes
+ * the updates.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { applyUpdates } from "./transform.ts";
+ * const w = tf.variable(tf.ones([1]));
+ * applyUpdates({ w }, { w: tf.ones([1]) });
+ * if (w.dataSync()[0] !== 2) throw new Error();
+ * ```
+ */
+export function applyUpdates(params: Params, updates: TensorMap): void {
+  for (const [k, u] of Object.entries(updates)) {
+    const p = params[k];
+    if (!p) throw new Error(`applyUpdates: no parameter named '${k}'`);
+    const next = tf.add(p, u);
+    p.assign(next);
+    next.dispose();
+    u.dispose();
+  }
+}
+
+/**
+ * Dispose every tensor in a state tree.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { disposeTree } from "./transform.ts";
+ * disposeTree({ a: tf.ones([1]), b: [tf.zeros([2]), 3] });
+ * ```
+ */
+export function disposeTree(tree: StateTree | TensorMap): void {
+  if (tree instanceof tf.Tensor) tree.dispose();
+  else if (Array.isArray(tree)) tree.forEach(disposeTree);
+  else if (tree && typeof tree === "object") Object.values(tree).forEach(disposeTree);
+}
+
+function mapTensors<T extends tf.Tensor>(
+  m: Record<string, T>,
+  f: (t: T, k: string) => tf.Tensor,
+): TensorMap {
+  const out: TensorMap = {};
+  for (const [k, t] of Object.entries(m)) out[k] = tf.tidy(() => f(t, k));
+  return out;
+}

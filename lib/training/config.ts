@@ -1,0 +1,186 @@
+/**
+ * The training configuration: a plain typed object with defaults. Every key
+ * is checked; an unknown key or a bad value is an error that names the key.
+ *
+ * @module
+ */
+import { ConfigError } from "../util/errors.ts";
+
+/** Everything a training run is made of. */
+export interface TrainConfig {
+  /** The method's recipe: "sasrec" (more come with later issues). */
+  method: string;
+  /** Sequence encoder: "sasrec" or "gru". */
+  encoder: "sasrec" | "gru";
+  /** Hidden size d. */
+  hidden: number;
+  /** Transformer blocks. */
+  layers: number;
+  /** Attention heads. */
+  heads: number;
+  /** Longest input (last items kept). */
+  maxLen: number;
+  /** Hidden dropout. */
+  dropout: number;
+  /** Attention-probability dropout. */
+  attnDropout: number;
+  /** Training regime: full-softmax cross-entropy ("ce") or BCE with one negative ("bce"). */
+  loss: "ce" | "bce";
+  /** Adam learning rate. */
+  lr: number;
+  /** Decoupled weight decay. */
+  weightDecay: number;
+  /** Training sequences per batch. */
+  batchSize: number;
+  /** Most epochs. */
+  epochs: number;
+  /** Stop after this many evaluations without a better validation NDCG@20. */
+  patience: number;
+  /** Evaluate on validation every this many epochs. */
+  evalEvery: number;
+  /** Users scored at once in evaluation. */
+  evalBatchSize: number;
+  /** Seed of every random choice. */
+  seed: number;
+  /** Compute backend: auto, webgpu, wasm, cpu. */
+  backend: "auto" | "webgpu" | "wasm" | "cpu";
+  /** Data file; empty = the embedded synthetic default. */
+  data: string;
+  /** Data format: "sequences" (`user item item ...`) or "interactions" (CSV/TSV). */
+  format: "sequences" | "interactions";
+  /** Interactions: user column name. */
+  userColumn: string;
+  /** Interactions: item column name. */
+  itemColumn: string;
+  /** Interactions: timestamp column name. */
+  timeColumn: string;
+  /** Interactions: k-core filtering threshold. */
+  kCore: number;
+  /** Synthetic default: number of users. */
+  synthUsers: number;
+  /** Synthetic default: number of items. */
+  synthItems: number;
+  /** Synthetic default: number of planted intents. */
+  synthIntents: number;
+  /** Synthetic default: share of uniformly random items. */
+  synthNoise: number;
+}
+
+/** Defaults: the seed papers' SASRec on Beauty, our CE regime. */
+export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
+  method: "sasrec",
+  encoder: "sasrec",
+  hidden: 64,
+  layers: 2,
+  heads: 2,
+  maxLen: 50,
+  dropout: 0.5,
+  attnDropout: 0.5,
+  loss: "ce",
+  lr: 1e-3,
+  weightDecay: 0,
+  batchSize: 256,
+  epochs: 200,
+  patience: 10,
+  evalEvery: 1,
+  evalBatchSize: 512,
+  seed: 42,
+  backend: "auto",
+  data: "",
+  format: "sequences",
+  userColumn: "user",
+  itemColumn: "item",
+  timeColumn: "timestamp",
+  kCore: 5,
+  synthUsers: 3000,
+  synthItems: 600,
+  synthIntents: 8,
+  synthNoise: 0.1,
+} as TrainConfig);
+
+type Check = (v: unknown) => string | null; // null = ok, else what was expected
+
+const posInt: Check = (v) => Number.isInteger(v) && (v as number) > 0 ? null : "a positive integer";
+const nonNegInt: Check = (v) =>
+  Number.isInteger(v) && (v as number) >= 0 ? null : "a non-negative integer";
+const posNum: Check = (v) =>
+  typeof v === "number" && Number.isFinite(v) && v > 0 ? null : "a positive number";
+const nonNeg: Check = (v) =>
+  typeof v === "number" && Number.isFinite(v) && v >= 0 ? null : "a non-negative number";
+const rate: Check = (v) =>
+  typeof v === "number" && v >= 0 && v < 1 ? null : "a number in [0, 1)";
+const str: Check = (v) => typeof v === "string" ? null : "a string";
+const oneOf = (...xs: string[]): Check => (v) =>
+  xs.includes(v as string) ? null : `one of ${xs.map((x) => `'${x}'`).join(", ")}`;
+const int: Check = (v) => Number.isInteger(v) ? null : "an integer";
+
+/** Method names the CLI accepts; later issues register more. */
+export const METHODS: string[] = ["sasrec"];
+
+const CHECKS: Record<keyof TrainConfig, Check> = {
+  method: (v) => oneOf(...METHODS)(v),
+  encoder: oneOf("sasrec", "gru"),
+  hidden: posInt,
+  layers: posInt,
+  heads: posInt,
+  maxLen: posInt,
+  dropout: rate,
+  attnDropout: rate,
+  loss: oneOf("ce", "bce"),
+  lr: posNum,
+  weightDecay: nonNeg,
+  batchSize: posInt,
+  epochs: nonNegInt,
+  patience: posInt,
+  evalEvery: posInt,
+  evalBatchSize: posInt,
+  seed: int,
+  backend: oneOf("auto", "webgpu", "wasm", "cpu"),
+  data: str,
+  format: oneOf("sequences", "interactions"),
+  userColumn: str,
+  itemColumn: str,
+  timeColumn: str,
+  kCore: posInt,
+  synthUsers: posInt,
+  synthItems: posInt,
+  synthIntents: posInt,
+  synthNoise: rate,
+};
+
+/**
+ * Defaults overridden by `overrides`, each key checked. `source` names where
+ * the overrides came from (a file) for error messages.
+ *
+ * @example
+ * ```ts
+ * import { makeConfig } from "./config.ts";
+ * const cfg = makeConfig({ epochs: 3, lr: 0.01 });
+ * if (cfg.epochs !== 3 || cfg.hidden !== 64) throw new Error();
+ * let failed = false;
+ * try { makeConfig({ lrr: 1 }); } catch (e) { failed = String(e).includes("lrr"); }
+ * if (!failed) throw new Error("unknown key accepted");
+ * ```
+ */
+export function makeConfig(
+  overrides: Record<string, unknown> = {},
+  opts: { source?: string; base?: TrainConfig } = {},
+): TrainConfig {
+  const cfg: Record<string, unknown> = { ...(opts.base ?? DEFAULT_CONFIG) };
+  const where = opts.source ? `${opts.source}: ` : "";
+  for (const [k, v] of Object.entries(overrides)) {
+    if (v === undefined) continue;
+    if (!(k in CHECKS)) {
+      const known = Object.keys(CHECKS).join(", ");
+      throw new ConfigError(`${where}${k}`, `a known key (${known})`, "an unknown key");
+    }
+    const bad = CHECKS[k as keyof TrainConfig](v);
+    if (bad) throw new ConfigError(`${where}${k}`, bad, JSON.stringify(v));
+    cfg[k] = v;
+  }
+  const c = cfg as unknown as TrainConfig;
+  if (c.hidden % c.heads !== 0) {
+    throw new ConfigError(`${where}heads`, `a divisor of hidden (${c.hidden})`, String(c.heads));
+  }
+  return c;
+}

@@ -1,0 +1,291 @@
+/**
+ * The training loop: epochs of steps, validation NDCG@20 every `evalEvery`
+ * epochs, early stopping with a patience, test metrics at the best
+ * validation epoch, atomic checkpoints, and resume.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { SplitDataset } from "../data/types.ts";
+import { trainBatches } from "../data/batch.ts";
+import { evaluate } from "../eval/evaluate.ts";
+import type { GroupedMetrics, Metrics } from "../eval/metrics.ts";
+import { NonFiniteLossError } from "../util/errors.ts";
+import { type Progress, makeProgress } from "../util/progress.ts";
+import { type Rng, type RngState, rngFromState } from "../util/rng.ts";
+import type { TrainConfig } from "./config.ts";
+import type { Model } from "./model.ts";
+import {
+  type Checkpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+  storeTensor,
+  type StoredTensor,
+  treeFromJson,
+  treeToJson,
+} from "./checkpoint.ts";
+import { disposeTree } from "../optim/transform.ts";
+
+/** One epoch's record. */
+export interface EpochRecord {
+  /** 1-based epoch. */
+  epoch: number;
+  /** Mean of every loss term over the epoch's batches. */
+  loss: Record<string, number>;
+  /** Seconds of training steps. */
+  trainSeconds: number;
+  /** Validation metrics (all users), when evaluated this epoch. */
+  valid?: Metrics;
+  /** Seconds of the validation pass. */
+  evalSeconds?: number;
+}
+
+/** What a finished (or interrupted) run gives. */
+export interface FitResult {
+  /** Per-epoch records. */
+  history: EpochRecord[];
+  /** Epoch with the best validation NDCG@20 (0 if never evaluated). */
+  bestEpoch: number;
+  /** Validation metrics at the best epoch. */
+  bestValid?: GroupedMetrics;
+  /** Test metrics at the best epoch. */
+  test?: GroupedMetrics;
+  /** Last epoch run. */
+  lastEpoch: number;
+  /** True if early stopping ended the run. */
+  stoppedEarly: boolean;
+  /** True if the run reached its end (max epochs or early stop). */
+  finished: boolean;
+  /** Wall seconds of this process's part of the run. */
+  wallSeconds: number;
+  /** Mean seconds of training per epoch (steps only). */
+  secondsPerEpoch: number;
+}
+
+/** Options of {@linkcode fit}. */
+export interface FitOptions {
+  /** Folder for `last.ckpt` and `best.ckpt`; none are written without it. */
+  outDir?: string;
+  /** Continue from `outDir/last.ckpt` if it exists. */
+  resume?: boolean;
+  /** Progress display (default: a silent one). */
+  progress?: Progress;
+  /** Stop this process after this many epochs (as if interrupted). */
+  stopAfterEpochs?: number;
+  /** Called after each epoch with its record. */
+  onEpoch?: (rec: EpochRecord) => void;
+}
+
+const SELECT = "NDCG@20";
+
+interface LoopState {
+  epoch: number;
+  history: EpochRecord[];
+  bestEpoch: number;
+  bestScore: number;
+  bestValid?: GroupedMetrics;
+  test?: GroupedMetrics;
+  badEvals: number;
+  stoppedEarly: boolean;
+}
+
+/** A fingerprint that a resumed run checks it is on the same data. */
+function fingerprint(split: SplitDataset): string {
+  let h = 0;
+  for (const s of split.train) for (let i = 0; i < s.length; i++) h = (h * 31 + s[i]) | 0;
+  return `${split.name}:${split.train.length}:${split.numItems}:${h}`;
+}
+
+function modelTensors(model: Model, withOpt: boolean): { tensors: Record<string, StoredTensor>; opt: unknown } {
+  const tensors: Record<string, StoredTensor> = {};
+  for (const [k, v] of Object.entries(model.params)) tensors[`p/${k}`] = storeTensor(v);
+  const opt: Record<string, unknown> = {};
+  if (withOpt) {
+    for (const [g, s] of Object.entries(model.optStates)) opt[g] = treeToJson(s, `opt/${g}`, tensors);
+  }
+  return { tensors, opt };
+}
+
+/**
+ * Copy stored parameters into a model's variables (shapes must match).
+ *
+ * @example
+ * ```ts ignore
+ * restoreParams(model, (await loadCheckpoint("out/best.ckpt")).tensors, "out/best.ckpt");
+ * ```
+ */
+export function restoreParams(
+  model: Model,
+  tensors: Record<string, StoredTensor>,
+  file: string,
+): void {
+  for (const [k, v] of Object.entries(model.params)) {
+    const s = tensors[`p/${k}`];
+    if (!s) throw new Error(`${file}: expected parameter '${k}', found none (another model?)`);
+    if (s.shape.join() !== v.shape.join()) {
+      throw new Error(`${file}: expected parameter '${k}' of shape [${v.shape}], found [${s.shape}]`);
+    }
+    v.assign(tfTensor(s));
+  }
+}
+
+
+function tfTensor(s: StoredTensor): tf.Tensor {
+  return tf.tensor(s.values, s.shape, s.dtype);
+}
+
+/**
+ * Train `model` on `split` under `cfg`; `rng` drives shuffling, dropout and
+ * sampling. Returns the history and the test metrics at the best epoch.
+ *
+ * @example
+ * ```ts ignore
+ * import { fit } from "./fit.ts";
+ * const result = await fit(model, split, cfg, rng, { outDir: "runs/x" });
+ * console.log(result.test?.all["NDCG@20"]);
+ * ```
+ */
+export async function fit(
+  model: Model,
+  split: SplitDataset,
+  cfg: TrainConfig,
+  rng: Rng,
+  opts: FitOptions = {},
+): Promise<FitResult> {
+  const t0 = performance.now();
+  const progress = opts.progress ?? makeProgress({ enabled: false });
+  const fp = fingerprint(split);
+  let st: LoopState = {
+    epoch: 0,
+    history: [],
+    bestEpoch: 0,
+    bestScore: -Infinity,
+    badEvals: 0,
+    stoppedEarly: false,
+  };
+  const last = opts.outDir ? `${opts.outDir}/last.ckpt` : undefined;
+  const best = opts.outDir ? `${opts.outDir}/best.ckpt` : undefined;
+  if (opts.outDir) await Deno.mkdir(opts.outDir, { recursive: true });
+  if (opts.resume && last && await exists(last)) {
+    const ck = await loadCheckpoint(last);
+    const meta = ck.meta as {
+      fingerprint: string;
+      loop: LoopState;
+      rng: RngState;
+      opt: Record<string, unknown>;
+      config: TrainConfig;
+    };
+    if (meta.fingerprint !== fp) {
+      throw new Error(`${last}: expected a checkpoint of this data (${fp}), found one of ${meta.fingerprint}`);
+    }
+    if (meta.config.method !== cfg.method) {
+      throw new Error(`${last}: expected a checkpoint of method '${cfg.method}', found '${meta.config.method}'`);
+    }
+    restoreParams(model, ck.tensors, last);
+    for (const [g, j] of Object.entries(meta.opt)) {
+      disposeTree(model.optStates[g]);
+      model.optStates[g] = treeFromJson(j, ck.tensors);
+    }
+    rng = rngFromState(meta.rng);
+    st = meta.loop;
+    if (st.bestScore === null) st.bestScore = -Infinity;
+    progress.log(`resumed from ${last} at epoch ${st.epoch}`);
+  }
+  const finished = () => st.stoppedEarly || st.epoch >= cfg.epochs;
+  let ran = 0;
+  while (!finished()) {
+    if (opts.stopAfterEpochs !== undefined && ran >= opts.stopAfterEpochs) break;
+    const epoch = st.epoch + 1;
+    await model.onEpochStart?.(epoch, split, rng);
+    const te = performance.now();
+    const batches = trainBatches(split, { batchSize: cfg.batchSize, rng, maxLen: cfg.maxLen });
+    const sums: Record<string, number> = {};
+    let nb = 0;
+    for (const batch of batches) {
+      let terms: Record<string, number>;
+      try {
+        terms = model.step(batch, { rng, epoch, split });
+      } catch (e) {
+        if (e instanceof NonFiniteLossError) {
+          progress.end();
+          throw new NonFiniteLossError(epoch, nb + 1, e.term, e.value);
+        }
+        throw e;
+      }
+      for (const [k, v] of Object.entries(terms)) sums[k] = (sums[k] ?? 0) + v;
+      nb++;
+      progress.update(epoch, cfg.epochs, nb, batches.length, sums.total / nb);
+    }
+    const rec: EpochRecord = {
+      epoch,
+      loss: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, nb)])),
+      trainSeconds: (performance.now() - te) / 1000,
+    };
+    st.epoch = epoch;
+    let improved = false;
+    if (epoch % cfg.evalEvery === 0 || epoch === cfg.epochs) {
+      const v = await evaluate(model.scorer, split, "valid", { batchSize: cfg.evalBatchSize });
+      rec.valid = v.metrics.all;
+      rec.evalSeconds = v.seconds;
+      const score = v.metrics.all[SELECT];
+      if (score > st.bestScore) {
+        improved = true;
+        st.bestScore = score;
+        st.bestEpoch = epoch;
+        st.bestValid = v.metrics;
+        st.test = (await evaluate(model.scorer, split, "test", { batchSize: cfg.evalBatchSize })).metrics;
+        st.badEvals = 0;
+      } else {
+        st.badEvals++;
+        if (st.badEvals >= cfg.patience) st.stoppedEarly = true;
+      }
+    }
+    st.history.push(rec);
+    progress.log(
+      `epoch ${epoch} loss ${rec.loss.total.toFixed(4)} (${rec.trainSeconds.toFixed(1)}s)` +
+        (rec.valid
+          ? ` valid HR@20 ${rec.valid["HR@20"].toFixed(4)} NDCG@20 ${rec.valid["NDCG@20"].toFixed(4)}` +
+            (improved ? " *" : "")
+          : ""),
+    );
+    opts.onEpoch?.(rec);
+    if (best && improved) {
+      const { tensors } = modelTensors(model, false);
+      await saveCheckpoint(best, {
+        meta: { kind: "best", config: cfg, epoch, valid: st.bestValid, test: st.test, fingerprint: fp },
+        tensors,
+      });
+    }
+    if (last) {
+      const { tensors, opt } = modelTensors(model, true);
+      const ck: Checkpoint = {
+        meta: { kind: "last", config: cfg, fingerprint: fp, loop: st, rng: rng.state(), opt },
+        tensors,
+      };
+      await saveCheckpoint(last, ck);
+    }
+    ran++;
+  }
+  progress.end();
+  const trained = st.history.map((h) => h.trainSeconds);
+  return {
+    history: st.history,
+    bestEpoch: st.bestEpoch,
+    bestValid: st.bestValid,
+    test: st.test,
+    lastEpoch: st.epoch,
+    stoppedEarly: st.stoppedEarly,
+    finished: finished(),
+    wallSeconds: (performance.now() - t0) / 1000,
+    secondsPerEpoch: trained.length ? trained.reduce((a, b) => a + b, 0) / trained.length : 0,
+  };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * Training: config, the model interface, the loop, checkpoints.
+ *
+ * @module
+ */
+export * from "./config.ts";
+export type { Model, StepContext } from "./model.ts";
+export * from "./fit.ts";
+export * from "./checkpoint.ts";
+export * from "./negatives.ts";

@@ -1,0 +1,43 @@
+/**
+ * What the training loop needs from a method: parameters, optimiser states,
+ * a step, and a scorer for evaluation. A method (lib/methods) builds one of
+ * these from blocks.
+ *
+ * @module
+ */
+import type { SplitDataset, TrainBatch } from "../data/types.ts";
+import type { Encoder } from "../nn/encoder.ts";
+import type { Params } from "../nn/params.ts";
+import type { StateTree } from "../optim/transform.ts";
+import type { Scorer } from "../eval/evaluate.ts";
+import type { Rng } from "../util/rng.ts";
+
+/** Where in training a step happens. */
+export interface StepContext {
+  /** Generator for dropout seeds, augmentations, negatives. */
+  rng: Rng;
+  /** 1-based epoch. */
+  epoch: number;
+  /** The data (for negatives, item correlations, head/tail labels). */
+  split: SplitDataset;
+}
+
+/** A trainable recommender. */
+export interface Model {
+  /** Method name ("sasrec", ...). */
+  method: string;
+  /** The main sequence encoder. */
+  encoder: Encoder;
+  /** All parameters, trainable and frozen. */
+  params: Params;
+  /** Optimiser states by group name; replaced by `step`. */
+  optStates: Record<string, StateTree>;
+  /** One training step; returns the loss terms' values (incl. `total`). */
+  step(batch: TrainBatch, ctx: StepContext): Record<string, number>;
+  /** Scores for evaluation and recommendation. */
+  scorer: Scorer;
+  /** Called at the start of each epoch (e.g. K-means intents). */
+  onEpochStart?(epoch: number, split: SplitDataset, rng: Rng): Promise<void> | void;
+  /** Frees every tensor the model holds. */
+  dispose(): void;
+}

@@ -1,0 +1,80 @@
+/**
+ * Errors with a location, so bad input says where and what was expected.
+ *
+ * @module
+ */
+
+/**
+ * An input error at a file and line: the message reads
+ * `file:line: expected ..., found ...`.
+ *
+ * @example
+ * ```ts
+ * import { DataError } from "./errors.ts";
+ * const e = new DataError("a.txt", 3, "an integer item id", "'x'");
+ * if (!e.message.includes("a.txt:3")) throw new Error();
+ * ```
+ */
+export class DataError extends Error {
+  /** The file the error is in. */
+  readonly file: string;
+  /** 1-based line number, or 0 when the whole file is at fault. */
+  readonly line: number;
+  /** Build the error from where it is, what was expected and what was found. */
+  constructor(file: string, line: number, expected: string, found: string) {
+    super(
+      `${file}${line > 0 ? `:${line}` : ""}: expected ${expected}, found ${found}`,
+    );
+    this.name = "DataError";
+    this.file = file;
+    this.line = line;
+  }
+}
+
+/**
+ * A bad configuration value or unknown key; the message names the key.
+ *
+ * @example
+ * ```ts
+ * import { ConfigError } from "./errors.ts";
+ * const e = new ConfigError("lr", "a positive number", "-1");
+ * if (!e.message.includes("lr")) throw new Error();
+ * ```
+ */
+export class ConfigError extends Error {
+  /** The offending key. */
+  readonly key: string;
+  /** Build the error from the key, what was expected and what was found. */
+  constructor(key: string, expected: string, found: string) {
+    super(`config key '${key}': expected ${expected}, found ${found}`);
+    this.name = "ConfigError";
+    this.key = key;
+  }
+}
+
+/**
+ * Training stopped because a loss was NaN or infinite.
+ *
+ * @example
+ * ```ts
+ * import { NonFiniteLossError } from "./errors.ts";
+ * const e = new NonFiniteLossError(3, 17, "rec", NaN);
+ * if (!e.message.includes("epoch 3")) throw new Error();
+ * ```
+ */
+export class NonFiniteLossError extends Error {
+  /** The loss term that went bad. */
+  readonly term: string;
+  /** Its value (NaN or +-Infinity). */
+  readonly value: number;
+  /** Build the error from where in training the loss went bad. */
+  constructor(epoch: number, batch: number, term: string, value: number) {
+    super(
+      `loss '${term}' is ${value} at ${epoch > 0 ? `epoch ${epoch}, ` : ""}batch ${batch}: ` +
+        `training stopped before the update (try a lower learning rate, or check the data)`,
+    );
+    this.name = "NonFiniteLossError";
+    this.term = term;
+    this.value = value;
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * seqssl: self-supervised sequential recommendation on Deno, as composable
+ * blocks (data, encoders, losses, optimisers, steppers, evaluation) and
+ * methods built from them.
+ *
+ * @example
+ * ```ts ignore
+ * import { initBackend, makeConfig, runTraining } from "jsr:@x/seqssl";
+ * const backend = await initBackend("wasm");
+ * const report = await runTraining(makeConfig({ epochs: 5 }), backend);
+ * console.log(report.test?.all["NDCG@20"]);
+ * ```
+ *
+ * @module
+ */
+export * from "./lib/backend/init.ts";
+export * from "./lib/data/mod.ts";
+export * from "./lib/nn/mod.ts";
+export * from "./lib/losses/mod.ts";
+export * from "./lib/optim/mod.ts";
+export * from "./lib/eval/mod.ts";
+export * from "./lib/training/mod.ts";
+export * from "./lib/methods/mod.ts";
+export * from "./lib/experiment.ts";
+export { makeRng, type Rng, rngFromState, type RngState, shuffle } from "./lib/util/rng.ts";
+export { ConfigError, DataError, NonFiniteLossError } from "./lib/util/errors.ts";

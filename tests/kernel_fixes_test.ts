@@ -1,0 +1,210 @@
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { registerKernelFixes } from "../lib/backend/kernel_fixes.ts";
+import { assert, assertAlmostEquals, assertEquals } from "./_assert.ts";
+
+tf.env().set("IS_TEST", true);
+registerKernelFixes();
+registerKernelFixes(); // idempotent
+
+/** mulberry32: a small seeded generator for test data. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randFloats(n: number, r: () => number): Float32Array {
+  return Float32Array.from({ length: n }, () => r() * 2 - 1);
+}
+
+function randInts(n: number, hi: number, r: () => number): Int32Array {
+  return Int32Array.from({ length: n }, () => Math.floor(r() * hi));
+}
+
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
+  assertEquals(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    assertAlmostEquals(actual[i], expected[i], tol, `${what}[${i}]`);
+  }
+}
+
+/** Reference segment sum: ids of shape [n], x of shape [n, ...inner]. */
+function segmentSumRef(x: ArrayLike<number>, ids: Int32Array, numSegments: number, inner: number): Float64Array {
+  const out = new Float64Array(numSegments * inner);
+  for (let i = 0; i < ids.length; i++) {
+    for (let j = 0; j < inner; j++) out[ids[i] * inner + j] += x[i * inner + j];
+  }
+  return out;
+}
+
+/** Reference batched matmul with transposes and batch broadcasting (rank 2 or 3). */
+function matMulRef(
+  a: Float32Array,
+  aShape: number[],
+  b: Float32Array,
+  bShape: number[],
+  ta: boolean,
+  tb: boolean,
+): { values: Float64Array; shape: number[] } {
+  const ar = aShape.length, br = bShape.length;
+  const aB = ar === 3 ? aShape[0] : 1, bB = br === 3 ? bShape[0] : 1;
+  const [a0, a1] = aShape.slice(-2), [b0, b1] = bShape.slice(-2);
+  const m = ta ? a1 : a0, k = ta ? a0 : a1, n = tb ? b0 : b1;
+  assertEquals(tb ? b1 : b0, k, "reference inner dims");
+  const batch = Math.max(aB, bB);
+  const values = new Float64Array(batch * m * n);
+  for (let p = 0; p < batch; p++) {
+    const ao = (aB === 1 ? 0 : p) * a0 * a1, bo = (bB === 1 ? 0 : p) * b0 * b1;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let q = 0; q < k; q++) {
+          const av = ta ? a[ao + q * a1 + i] : a[ao + i * a1 + q];
+          const bv = tb ? b[bo + j * b1 + q] : b[bo + q * b1 + j];
+          s += av * bv;
+        }
+        values[(p * m + i) * n + j] = s;
+      }
+    }
+  }
+  const shape = ar === 3 || br === 3 ? [batch, m, n] : [m, n];
+  return { values, shape };
+}
+
+function numDataIds(): number {
+  return tf.engine().backend.numDataIds();
+}
+
+for (const backend of ["cpu", "wasm"]) {
+  Deno.test(`${backend}: unsortedSegmentSum matches a reference (ranks 1-3, float32 and int32)`, async () => {
+    await tf.setBackend(backend);
+    const r = rng(11);
+    const before = numDataIds();
+    for (const inner of [[], [5], [3, 4]]) {
+      for (const dtype of ["float32", "int32"] as const) {
+        const n = 200, numSegments = 37;
+        const innerSize = inner.reduce((p, q) => p * q, 1);
+        const ids = randInts(n, numSegments, r);
+        const xv = dtype === "int32"
+          ? Int32Array.from({ length: n * innerSize }, () => Math.floor(r() * 20) - 10)
+          : randFloats(n * innerSize, r);
+        const x = tf.tensor(xv, [n, ...inner], dtype);
+        const idT = tf.tensor1d(ids, "int32");
+        const out = tf.unsortedSegmentSum(x, idT, numSegments);
+        assertEquals(out.shape, [numSegments, ...inner], "shape");
+        assertEquals(out.dtype, dtype, "dtype");
+        const want = segmentSumRef(xv, ids, numSegments, innerSize);
+        assertClose(await out.data() as Float32Array, want, 1e-4, `${dtype} rank ${inner.length + 1}`);
+        tf.dispose([x, idT, out]);
+      }
+    }
+    assertEquals(numDataIds(), before, "no leaked tensor data");
+  });
+
+  Deno.test(`${backend}: unsortedSegmentSum keeps empty segments at zero, and handles n = 0`, async () => {
+    await tf.setBackend(backend);
+    const out = tf.unsortedSegmentSum(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor1d([3, 3], "int32"), 5);
+    assertEquals(Array.from(await out.data()), [0, 0, 0, 0, 0, 0, 4, 6, 0, 0]);
+    const empty = tf.unsortedSegmentSum(tf.zeros([0, 3]), tf.tensor1d([], "int32"), 2);
+    assertEquals(Array.from(await empty.data()), [0, 0, 0, 0, 0, 0]);
+  });
+
+  Deno.test(`${backend}: gradient of tf.gather (embedding lookup) is a scatter-add`, async () => {
+    await tf.setBackend(backend);
+    const r = rng(5);
+    const items = 300, d = 16, batch = 8, len = 30;
+    const tableV = randFloats(items * d, r);
+    const idx = randInts(batch * len, 20, r); // few distinct ids: many duplicates
+    const wV = randFloats(batch * len * d, r);
+    const table = tf.tensor2d(tableV, [items, d]);
+    const idT = tf.tensor2d(idx, [batch, len], "int32");
+    const w = tf.tensor3d(wV, [batch, len, d]);
+    const before = numDataIds();
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, idT), w)))(table);
+    assertEquals(g.shape, [items, d]);
+    const want = segmentSumRef(wV, idx, items, d);
+    assertClose(await g.data() as Float32Array, want, 1e-4, "gather gradient");
+    g.dispose();
+    assertEquals(numDataIds(), before, "no leaked tensor data");
+    tf.dispose([table, idT, w]);
+  });
+
+  Deno.test(`${backend}: matMul with every transpose combination matches a triple loop`, async () => {
+    await tf.setBackend(backend);
+    const r = rng(9);
+    const m = 13, k = 21, n = 17, batch = 3;
+    const shapeOf = (rows: number, cols: number, t: boolean, bat?: number): number[] => {
+      const s = t ? [cols, rows] : [rows, cols];
+      return bat === undefined ? s : [bat, ...s];
+    };
+    const cases: [number | undefined, number | undefined][] = [
+      [undefined, undefined],
+      [batch, batch],
+      [batch, 1], // broadcast b's batch
+      [1, batch], // broadcast a's batch
+      [batch, undefined], // rank 3 x rank 2
+    ];
+    const before = numDataIds();
+    for (const [ab, bb] of cases) {
+      for (const ta of [false, true]) {
+        for (const tb of [false, true]) {
+          const aShape = shapeOf(m, k, ta, ab), bShape = shapeOf(k, n, tb, bb);
+          const av = randFloats(aShape.reduce((p, q) => p * q, 1), r);
+          const bv = randFloats(bShape.reduce((p, q) => p * q, 1), r);
+          const a = tf.tensor(av, aShape), b = tf.tensor(bv, bShape);
+          const out = tf.matMul(a, b, ta, tb);
+          const want = matMulRef(av, aShape, bv, bShape, ta, tb);
+          const what = `a${JSON.stringify(aShape)} b${JSON.stringify(bShape)} ta=${ta} tb=${tb}`;
+          assertEquals(out.shape, want.shape, `${what}: shape`);
+          assertClose(await out.data() as Float32Array, want.values, 1e-4, what);
+          tf.dispose([a, b, out]);
+        }
+      }
+    }
+    assertEquals(numDataIds(), before, "no leaked tensor data");
+  });
+
+  Deno.test(`${backend}: fused matMul with transposes and bias matches a triple loop`, async () => {
+    await tf.setBackend(backend);
+    const r = rng(3);
+    const m = 9, k = 12, n = 7;
+    for (const ta of [false, true]) {
+      for (const tb of [false, true]) {
+        const aShape = ta ? [k, m] : [m, k], bShape = tb ? [n, k] : [k, n];
+        const av = randFloats(m * k, r), bv = randFloats(k * n, r), biasV = randFloats(n, r);
+        const a = tf.tensor2d(av, aShape as [number, number]);
+        const b = tf.tensor2d(bv, bShape as [number, number]);
+        const bias = tf.tensor1d(biasV);
+        const out = tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, bias, activation: "relu" });
+        const want = matMulRef(av, aShape, bv, bShape, ta, tb).values.map((v, i) =>
+          Math.max(0, v + biasV[i % n])
+        );
+        assertClose(await out.data() as Float32Array, want, 1e-4, `fused ta=${ta} tb=${tb}`);
+        tf.dispose([a, b, bias, out]);
+      }
+    }
+  });
+}
+
+Deno.test("gradients through matMul agree between cpu and wasm", async () => {
+  const r = rng(21);
+  const av = randFloats(6 * 10 * 8, r), bv = randFloats(6 * 8 * 5, r);
+  const grads: Float32Array[][] = [];
+  for (const backend of ["cpu", "wasm"]) {
+    await tf.setBackend(backend);
+    const a = tf.tensor3d(av, [6, 10, 8]), b = tf.tensor3d(bv, [6, 8, 5]);
+    const f = (x: tf.Tensor, y: tf.Tensor): tf.Tensor => tf.sum(tf.square(tf.matMul(x, y)));
+    const [ga, gb] = tf.grads(f)([a, b]);
+    grads.push([await ga.data() as Float32Array, await gb.data() as Float32Array]);
+    tf.dispose([a, b, ga, gb]);
+  }
+  assertClose(grads[1][0], grads[0][0], 1e-3, "dA");
+  assertClose(grads[1][1], grads[0][1], 1e-3, "dB");
+  assert(grads[0][0].some((v) => v !== 0), "gradient is not all zeros");
+});
