@@ -15,12 +15,16 @@
  *    multiple of 4 floats by the host. Dispatch
  *    (ceil(N / 32), ceil(users / 32)) workgroups of 8 x 8.
  * 2. `top_k`: one workgroup of {@linkcode TOP_K_THREADS} invocations per
- *    user. It overwrites the user's history items with the `EXCLUDED`
- *    sentinel, counts the non-excluded items scored strictly above the
- *    target, and keeps a sorted top-k per invocation (strided over the items,
- *    so ids arrive in increasing order and ties keep the lower id first).
- *    Invocation 0 then merges the per-invocation lists in workgroup memory,
- *    breaking score ties by the lower id. Dispatch (users, 1, 1).
+ *    user, each taking every THREADS-th item. It overwrites the user's
+ *    history items with the `EXCLUDED` sentinel, then scans once to count the
+ *    non-excluded items scored strictly above the target and to take the
+ *    maximum of each of m = ceil(2k / THREADS) blocks of its items. The k-th
+ *    largest of those block maxima, tau, is a lower bound on the k-th largest
+ *    score (about 1.4k items reach it on typical data). A second scan keeps a
+ *    sorted top-k of the items scoring >= tau per invocation (ids arrive in
+ *    increasing order, so equal scores keep the lower id first), and
+ *    invocation 0 merges those lists in workgroup memory, breaking score ties
+ *    by the lower id. Dispatch (users, 1, 1).
  *
  * Output of `top_k`, as u32 in one buffer: [users * k] ids (0 pads a short
  * list), then [users * k] scores as f32 bits (the sentinel pads), then
@@ -34,6 +38,13 @@ export const SCORE_RANK_MAX_K = 100;
 
 /** Invocations per user in the `top_k` entry point. */
 export const TOP_K_THREADS = 16;
+
+/** Most blocks per invocation in `top_k`'s threshold pass: ceil(2 * max k / threads). */
+export const TOP_K_MAX_BLOCKS: number = Math.ceil(2 * SCORE_RANK_MAX_K / TOP_K_THREADS);
+
+/** Bytes of workgroup memory `top_k` uses. */
+export const TOP_K_WORKGROUP_BYTES: number = TOP_K_THREADS * SCORE_RANK_MAX_K * 8 +
+  TOP_K_THREADS * 8 + TOP_K_THREADS * TOP_K_MAX_BLOCKS * 4 + 4;
 
 /** Users and items per `score` workgroup (8 x 8 invocations, 4 x 4 each). */
 export const SCORE_TILE = 32;
@@ -53,6 +64,7 @@ export const SCORE_RANK_PARAMS_BYTES = 32;
 export const SCORE_RANK_WGSL: string = /* wgsl */ `
 const MAX_K: u32 = ${SCORE_RANK_MAX_K}u;
 const THREADS: u32 = ${TOP_K_THREADS}u;
+const MAX_BLOCKS: u32 = ${TOP_K_MAX_BLOCKS}u;
 // Marks an excluded item; real scores must be finite and above it.
 const EXCLUDED: f32 = -3.40282347e38;
 
@@ -130,6 +142,18 @@ var<workgroup> w_scores: array<f32, ${TOP_K_THREADS * SCORE_RANK_MAX_K}>;
 var<workgroup> w_ids: array<u32, ${TOP_K_THREADS * SCORE_RANK_MAX_K}>;
 var<workgroup> w_count: array<u32, ${TOP_K_THREADS}>;
 var<workgroup> w_above: array<u32, ${TOP_K_THREADS}>;
+var<workgroup> w_max: array<f32, ${TOP_K_THREADS * TOP_K_MAX_BLOCKS}>;
+var<workgroup> w_tau: atomic<u32>;
+
+// A u32 whose unsigned order is the order of the finite f32 x.
+fn order_key(x: f32) -> u32 {
+  let b = bitcast<u32>(x);
+  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
+}
+
+fn from_order_key(key: u32) -> f32 {
+  return bitcast<f32>(select(~key, key & 0x7fffffffu, (key & 0x80000000u) != 0u));
+}
 
 @compute @workgroup_size(${TOP_K_THREADS}, 1, 1)
 fn top_k(
@@ -156,15 +180,51 @@ fn top_k(
     target_score = scores[row + targets[u] - 1u];
   }
 
-  // 3. Strided scan: count above the target, keep a sorted local top-k.
+  // 3. First scan: count the items above the target, and take the maximum
+  //    of each of m blocks of this invocation's items. The k-th largest of
+  //    the T * m >= 2k block maxima is a lower bound tau on the k-th largest
+  //    score, and typically only ~1.4k items reach it.
+  let per = (n + THREADS - 1u - tid) / THREADS;
+  let m = (2u * k + THREADS - 1u) / THREADS;
+  var above = 0u;
+  for (var b = 0u; b < m; b = b + 1u) {
+    let i1 = (b + 1u) * per / m;
+    var mx = EXCLUDED;
+    for (var i = b * per / m; i < i1; i = i + 1u) {
+      let s = scores[row + tid + THREADS * i];
+      if (!(s > EXCLUDED)) { continue; }
+      if (s > target_score) { above = above + 1u; }
+      mx = max(mx, s);
+    }
+    w_max[tid * MAX_BLOCKS + b] = mx;
+  }
+  if (tid == 0u) { atomicStore(&w_tau, order_key(EXCLUDED)); }
+  workgroupBarrier();
+  for (var b = 0u; b < m; b = b + 1u) {
+    let v = w_max[tid * MAX_BLOCKS + b];
+    if (v > EXCLUDED) {
+      var gt = 0u;
+      var ge = 0u;
+      for (var t = 0u; t < THREADS; t = t + 1u) {
+        for (var c = 0u; c < m; c = c + 1u) {
+          let x = w_max[t * MAX_BLOCKS + c];
+          gt = gt + select(0u, 1u, x > v);
+          ge = ge + select(0u, 1u, x >= v);
+        }
+      }
+      if (gt < k && ge >= k) { atomicMax(&w_tau, order_key(v)); }
+    }
+  }
+  workgroupBarrier();
+  let tau = from_order_key(atomicLoad(&w_tau));
+
+  // 4. Second scan: a sorted local top-k of the items scoring >= tau.
   var ls: array<f32, MAX_K>;
   var li: array<u32, MAX_K>;
   var count = 0u;
-  var above = 0u;
   for (var j = tid; j < n; j = j + THREADS) {
     let s = scores[row + j];
-    if (!(s > EXCLUDED)) { continue; }
-    if (s > target_score) { above = above + 1u; }
+    if (!(s >= tau) || !(s > EXCLUDED)) { continue; }
     if (count == k) {
       if (!(s > ls[k - 1u])) { continue; }
     }
@@ -189,7 +249,7 @@ fn top_k(
   w_above[tid] = above;
   workgroupBarrier();
 
-  // 4. Invocation 0 merges the sorted lists: higher score, then lower id.
+  // 5. Invocation 0 merges the sorted lists: higher score, then lower id.
   if (tid == 0u) {
     var heads: array<u32, THREADS>;
     let ids_at = u * k;

@@ -13,11 +13,10 @@
  * @module
  */
 import {
-  SCORE_RANK_MAX_K,
   SCORE_RANK_PARAMS_BYTES,
   SCORE_RANK_WGSL,
   SCORE_TILE,
-  TOP_K_THREADS,
+  TOP_K_WORKGROUP_BYTES,
 } from "../../kernels/score_rank.ts";
 import { type RankRequest, type RankResult, validateRankRequest } from "./rank_types.ts";
 
@@ -168,7 +167,7 @@ export class GpuRanker {
       });
       owns = true;
     }
-    const need = TOP_K_THREADS * SCORE_RANK_MAX_K * 8 + TOP_K_THREADS * 8;
+    const need = TOP_K_WORKGROUP_BYTES;
     if (device.limits.maxComputeWorkgroupStorageSize < need) {
       throw new Error(
         `GpuRanker: expected maxComputeWorkgroupStorageSize >= ${need}, found ${device.limits.maxComputeWorkgroupStorageSize}`,

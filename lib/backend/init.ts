@@ -99,7 +99,6 @@ export async function initBackend(
   }
   if (!banner) {
     // tfjs's Node build prints a banner that suggests tfjs-node; silence it.
-    tf.env().set("IS_TEST", true);
     tf.env().set("PROD", true);
     banner = true;
   }
