@@ -17,12 +17,19 @@ registerKernelFixes();
 await tf.setBackend("wasm");
 await tf.ready();
 
-const backend = tf.backend() as tf.KernelBackend & { disposeData(id: object): boolean };
+const backend = tf.backend() as tf.KernelBackend & {
+  disposeData(id: object): boolean;
+};
 const queries = tf.randomNormal([256, 64]);
 const items = tf.randomNormal([12000, 64]);
 const acts = tf.randomNormal([12800, 64]);
 
-function runOriginal(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): void {
+function runOriginal(
+  a: tf.Tensor,
+  b: tf.Tensor,
+  transposeA: boolean,
+  transposeB: boolean,
+): void {
   const out = original({
     inputs: { a, b },
     backend,
@@ -31,7 +38,12 @@ function runOriginal(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB
   backend.disposeData(out.dataId);
 }
 
-function runFixed(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): void {
+function runFixed(
+  a: tf.Tensor,
+  b: tf.Tensor,
+  transposeA: boolean,
+  transposeB: boolean,
+): void {
   tf.matMul(a, b, transposeA, transposeB).dispose();
 }
 

@@ -40,10 +40,13 @@ export const SCORE_RANK_MAX_K = 100;
 export const TOP_K_THREADS = 16;
 
 /** Most blocks per invocation in `top_k`'s threshold pass: ceil(2 * max k / threads). */
-export const TOP_K_MAX_BLOCKS: number = Math.ceil(2 * SCORE_RANK_MAX_K / TOP_K_THREADS);
+export const TOP_K_MAX_BLOCKS: number = Math.ceil(
+  2 * SCORE_RANK_MAX_K / TOP_K_THREADS,
+);
 
 /** Bytes of workgroup memory `top_k` uses. */
-export const TOP_K_WORKGROUP_BYTES: number = TOP_K_THREADS * SCORE_RANK_MAX_K * 8 +
+export const TOP_K_WORKGROUP_BYTES: number =
+  TOP_K_THREADS * SCORE_RANK_MAX_K * 8 +
   TOP_K_THREADS * 8 + TOP_K_THREADS * TOP_K_MAX_BLOCKS * 4 + 4;
 
 /** Users and items per `score` workgroup (8 x 8 invocations, 4 x 4 each). */

@@ -27,7 +27,12 @@ function randInts(n: number, hi: number, r: () => number): Int32Array {
   return Int32Array.from({ length: n }, () => Math.floor(r() * hi));
 }
 
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
+function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: number,
+  what: string,
+): void {
   assertEquals(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < expected.length; i++) {
     assertAlmostEquals(actual[i], expected[i], tol, `${what}[${i}]`);
@@ -35,7 +40,12 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
 }
 
 /** Reference segment sum: ids of shape [n], x of shape [n, ...inner]. */
-function segmentSumRef(x: ArrayLike<number>, ids: Int32Array, numSegments: number, inner: number): Float64Array {
+function segmentSumRef(
+  x: ArrayLike<number>,
+  ids: Int32Array,
+  numSegments: number,
+  inner: number,
+): Float64Array {
   const out = new Float64Array(numSegments * inner);
   for (let i = 0; i < ids.length; i++) {
     for (let j = 0; j < inner; j++) out[ids[i] * inner + j] += x[i * inner + j];
@@ -92,7 +102,10 @@ for (const backend of ["cpu", "wasm"]) {
         const innerSize = inner.reduce((p, q) => p * q, 1);
         const ids = randInts(n, numSegments, r);
         const xv = dtype === "int32"
-          ? Int32Array.from({ length: n * innerSize }, () => Math.floor(r() * 20) - 10)
+          ? Int32Array.from(
+            { length: n * innerSize },
+            () => Math.floor(r() * 20) - 10,
+          )
           : randFloats(n * innerSize, r);
         const x = tf.tensor(xv, [n, ...inner], dtype);
         const idT = tf.tensor1d(ids, "int32");
@@ -100,7 +113,12 @@ for (const backend of ["cpu", "wasm"]) {
         assertEquals(out.shape, [numSegments, ...inner], "shape");
         assertEquals(out.dtype, dtype, "dtype");
         const want = segmentSumRef(xv, ids, numSegments, innerSize);
-        assertClose(await out.data() as Float32Array, want, 1e-4, `${dtype} rank ${inner.length + 1}`);
+        assertClose(
+          await out.data() as Float32Array,
+          want,
+          1e-4,
+          `${dtype} rank ${inner.length + 1}`,
+        );
         tf.dispose([x, idT, out]);
       }
     }
@@ -109,9 +127,17 @@ for (const backend of ["cpu", "wasm"]) {
 
   Deno.test(`${backend}: unsortedSegmentSum keeps empty segments at zero, and handles n = 0`, async () => {
     await tf.setBackend(backend);
-    const out = tf.unsortedSegmentSum(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor1d([3, 3], "int32"), 5);
+    const out = tf.unsortedSegmentSum(
+      tf.tensor2d([1, 2, 3, 4], [2, 2]),
+      tf.tensor1d([3, 3], "int32"),
+      5,
+    );
     assertEquals(Array.from(await out.data()), [0, 0, 0, 0, 0, 0, 4, 6, 0, 0]);
-    const empty = tf.unsortedSegmentSum(tf.zeros([0, 3]), tf.tensor1d([], "int32"), 2);
+    const empty = tf.unsortedSegmentSum(
+      tf.zeros([0, 3]),
+      tf.tensor1d([], "int32"),
+      2,
+    );
     assertEquals(Array.from(await empty.data()), [0, 0, 0, 0, 0, 0]);
   });
 
@@ -126,7 +152,9 @@ for (const backend of ["cpu", "wasm"]) {
     const idT = tf.tensor2d(idx, [batch, len], "int32");
     const w = tf.tensor3d(wV, [batch, len, d]);
     const before = numDataIds();
-    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, idT), w)))(table);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, idT), w)))(
+      table,
+    );
     assertEquals(g.shape, [items, d]);
     const want = segmentSumRef(wV, idx, items, d);
     assertClose(await g.data() as Float32Array, want, 1e-4, "gather gradient");
@@ -139,7 +167,12 @@ for (const backend of ["cpu", "wasm"]) {
     await tf.setBackend(backend);
     const r = rng(9);
     const m = 13, k = 21, n = 17, batch = 3;
-    const shapeOf = (rows: number, cols: number, t: boolean, bat?: number): number[] => {
+    const shapeOf = (
+      rows: number,
+      cols: number,
+      t: boolean,
+      bat?: number,
+    ): number[] => {
       const s = t ? [cols, rows] : [rows, cols];
       return bat === undefined ? s : [bat, ...s];
     };
@@ -160,9 +193,16 @@ for (const backend of ["cpu", "wasm"]) {
           const a = tf.tensor(av, aShape), b = tf.tensor(bv, bShape);
           const out = tf.matMul(a, b, ta, tb);
           const want = matMulRef(av, aShape, bv, bShape, ta, tb);
-          const what = `a${JSON.stringify(aShape)} b${JSON.stringify(bShape)} ta=${ta} tb=${tb}`;
+          const what = `a${JSON.stringify(aShape)} b${
+            JSON.stringify(bShape)
+          } ta=${ta} tb=${tb}`;
           assertEquals(out.shape, want.shape, `${what}: shape`);
-          assertClose(await out.data() as Float32Array, want.values, 1e-4, what);
+          assertClose(
+            await out.data() as Float32Array,
+            want.values,
+            1e-4,
+            what,
+          );
           tf.dispose([a, b, out]);
         }
       }
@@ -177,15 +217,30 @@ for (const backend of ["cpu", "wasm"]) {
     for (const ta of [false, true]) {
       for (const tb of [false, true]) {
         const aShape = ta ? [k, m] : [m, k], bShape = tb ? [n, k] : [k, n];
-        const av = randFloats(m * k, r), bv = randFloats(k * n, r), biasV = randFloats(n, r);
+        const av = randFloats(m * k, r),
+          bv = randFloats(k * n, r),
+          biasV = randFloats(n, r);
         const a = tf.tensor2d(av, aShape as [number, number]);
         const b = tf.tensor2d(bv, bShape as [number, number]);
         const bias = tf.tensor1d(biasV);
-        const out = tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, bias, activation: "relu" });
-        const want = matMulRef(av, aShape, bv, bShape, ta, tb).values.map((v, i) =>
-          Math.max(0, v + biasV[i % n])
+        const out = tf.fused.matMul({
+          a,
+          b,
+          transposeA: ta,
+          transposeB: tb,
+          bias,
+          activation: "relu",
+        });
+        const want = matMulRef(av, aShape, bv, bShape, ta, tb).values.map((
+          v,
+          i,
+        ) => Math.max(0, v + biasV[i % n]));
+        assertClose(
+          await out.data() as Float32Array,
+          want,
+          1e-4,
+          `fused ta=${ta} tb=${tb}`,
         );
-        assertClose(await out.data() as Float32Array, want, 1e-4, `fused ta=${ta} tb=${tb}`);
         tf.dispose([a, b, bias, out]);
       }
     }
@@ -199,9 +254,13 @@ Deno.test("gradients through matMul agree between cpu and wasm", async () => {
   for (const backend of ["cpu", "wasm"]) {
     await tf.setBackend(backend);
     const a = tf.tensor3d(av, [6, 10, 8]), b = tf.tensor3d(bv, [6, 8, 5]);
-    const f = (x: tf.Tensor, y: tf.Tensor): tf.Tensor => tf.sum(tf.square(tf.matMul(x, y)));
+    const f = (x: tf.Tensor, y: tf.Tensor): tf.Tensor =>
+      tf.sum(tf.square(tf.matMul(x, y)));
     const [ga, gb] = tf.grads(f)([a, b]);
-    grads.push([await ga.data() as Float32Array, await gb.data() as Float32Array]);
+    grads.push([
+      await ga.data() as Float32Array,
+      await gb.data() as Float32Array,
+    ]);
     tf.dispose([a, b, ga, gb]);
   }
   assertClose(grads[1][0], grads[0][0], 1e-3, "dA");

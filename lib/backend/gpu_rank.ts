@@ -18,7 +18,11 @@ import {
   SCORE_TILE,
   TOP_K_WORKGROUP_BYTES,
 } from "../../kernels/score_rank.ts";
-import { type RankRequest, type RankResult, validateRankRequest } from "./rank_types.ts";
+import {
+  type RankRequest,
+  type RankResult,
+  validateRankRequest,
+} from "./rank_types.ts";
 
 export type { RankRequest, RankResult } from "./rank_types.ts";
 
@@ -147,21 +151,33 @@ export class GpuRanker {
    * }
    * ```
    */
-  static async create(device?: GPUDevice, options: GpuRankerOptions = {}): Promise<GpuRanker> {
+  static async create(
+    device?: GPUDevice,
+    options: GpuRankerOptions = {},
+  ): Promise<GpuRanker> {
     const maxChunkBytes = options.maxChunkBytes ?? DEFAULT_CHUNK_BYTES;
     if (!(maxChunkBytes > 0)) {
-      throw new RangeError(`GpuRanker: expected a positive maxChunkBytes, found ${maxChunkBytes}`);
+      throw new RangeError(
+        `GpuRanker: expected a positive maxChunkBytes, found ${maxChunkBytes}`,
+      );
     }
     let owns = false;
     if (device === undefined) {
       const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
-      if (!gpu) throw new Error("GpuRanker: expected navigator.gpu (WebGPU), found none");
+      if (!gpu) {
+        throw new Error(
+          "GpuRanker: expected navigator.gpu (WebGPU), found none",
+        );
+      }
       const adapter = await gpu.requestAdapter();
-      if (!adapter) throw new Error("GpuRanker: expected a WebGPU adapter, found none");
+      if (!adapter) {
+        throw new Error("GpuRanker: expected a WebGPU adapter, found none");
+      }
       device = await adapter.requestDevice({
         label: "seqssl ranker",
         requiredLimits: {
-          maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+          maxStorageBufferBindingSize:
+            adapter.limits.maxStorageBufferBindingSize,
           maxBufferSize: adapter.limits.maxBufferSize,
         },
       });
@@ -173,13 +189,18 @@ export class GpuRanker {
         `GpuRanker: expected maxComputeWorkgroupStorageSize >= ${need}, found ${device.limits.maxComputeWorkgroupStorageSize}`,
       );
     }
-    const module = device.createShaderModule({ label: "seqssl score_rank", code: SCORE_RANK_WGSL });
+    const module = device.createShaderModule({
+      label: "seqssl score_rank",
+      code: SCORE_RANK_WGSL,
+    });
     const info = await module.getCompilationInfo();
     const errors = info.messages.filter((m) => m.type === "error");
     if (errors.length > 0) {
       throw new Error(
         "GpuRanker: WGSL did not compile: " +
-          errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("; "),
+          errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join(
+            "; ",
+          ),
       );
     }
     const [scorePipeline, topKPipeline] = await Promise.all(
@@ -191,7 +212,13 @@ export class GpuRanker {
         })
       ),
     );
-    return new GpuRanker(device, owns, scorePipeline, topKPipeline, maxChunkBytes);
+    return new GpuRanker(
+      device,
+      owns,
+      scorePipeline,
+      topKPipeline,
+      maxChunkBytes,
+    );
   }
 
   /** Largest buffer binding the device allows. */
@@ -211,7 +238,11 @@ export class GpuRanker {
     const old = this.#buffers.get(name);
     if (old !== undefined && old.size >= size) return old;
     if (old !== undefined) this.#retire(old);
-    const buffer = this.device.createBuffer({ label: `seqssl rank ${name}`, size, usage });
+    const buffer = this.device.createBuffer({
+      label: `seqssl rank ${name}`,
+      size,
+      usage,
+    });
     this.#buffers.set(name, buffer);
     return buffer;
   }
@@ -234,7 +265,9 @@ export class GpuRanker {
   setItems(items: Float32Array, dim: number): void {
     if (this.#destroyed) throw new Error("GpuRanker: used after destroy()");
     if (!Number.isInteger(dim) || dim < 1) {
-      throw new RangeError(`GpuRanker.setItems: expected a positive integer dim, found ${dim}`);
+      throw new RangeError(
+        `GpuRanker.setItems: expected a positive integer dim, found ${dim}`,
+      );
     }
     if (items.length === 0 || items.length % dim !== 0) {
       throw new RangeError(
@@ -249,7 +282,11 @@ export class GpuRanker {
         `GpuRanker.setItems: expected items within the device's ${this.#maxBinding()} bytes per buffer, found ${bytes}`,
       );
     }
-    const buffer = this.device.createBuffer({ label: "seqssl rank items", size: bytes, usage: S | DST });
+    const buffer = this.device.createBuffer({
+      label: "seqssl rank items",
+      size: bytes,
+      usage: S | DST,
+    });
     this.device.queue.writeBuffer(buffer, 0, padRows(items, n, dim, d4 * 4));
     if (this.#items !== undefined) this.#retire(this.#items.buffer);
     this.#items = { array: items, dim, n, d4, buffer };
@@ -289,9 +326,15 @@ export class GpuRanker {
     const topIds = new Int32Array(users * k);
     const topScores = new Float32Array(users * k);
     const ranks = targets === undefined ? undefined : new Int32Array(users);
-    const done = (): RankResult => ranks === undefined ? { topIds, topScores } : { topIds, topScores, ranks };
+    const done = (): RankResult =>
+      ranks === undefined
+        ? { topIds, topScores }
+        : { topIds, topScores, ranks };
     if (users === 0) return done();
-    if (this.#items === undefined || this.#items.array !== req.items || this.#items.dim !== dim) {
+    if (
+      this.#items === undefined || this.#items.array !== req.items ||
+      this.#items.dim !== dim
+    ) {
       this.setItems(req.items, dim);
     }
     const items = this.#items as ItemsOnGpu;
@@ -303,7 +346,9 @@ export class GpuRanker {
     const maxGroups = limits.maxComputeWorkgroupsPerDimension;
     if (Math.ceil(n / SCORE_TILE) > maxGroups) {
       throw new RangeError(
-        `GpuRanker: expected at most ${maxGroups * SCORE_TILE} items for this device, found ${n}`,
+        `GpuRanker: expected at most ${
+          maxGroups * SCORE_TILE
+        } items for this device, found ${n}`,
       );
     }
     const budget = Math.min(maxBinding, this.#maxChunkBytes);
@@ -316,24 +361,36 @@ export class GpuRanker {
     );
     if (chunk < 1) {
       throw new RangeError(
-        `GpuRanker: expected one user's scores (${n * 4} bytes) to fit the chunk budget, found ${budget} bytes`,
+        `GpuRanker: expected one user's scores (${
+          n * 4
+        } bytes) to fit the chunk budget, found ${budget} bytes`,
       );
     }
     let maxHistory = 1;
     for (let u0 = 0; u0 < users; u0 += chunk) {
       const u1 = Math.min(users, u0 + chunk);
-      maxHistory = Math.max(maxHistory, history.offsets[u1] - history.offsets[u0]);
+      maxHistory = Math.max(
+        maxHistory,
+        history.offsets[u1] - history.offsets[u0],
+      );
     }
     if (maxHistory * 4 > maxBinding) {
       throw new RangeError(
-        `GpuRanker: expected a chunk's history within ${maxBinding} bytes, found ${maxHistory * 4}`,
+        `GpuRanker: expected a chunk's history within ${maxBinding} bytes, found ${
+          maxHistory * 4
+        }`,
       );
     }
     const resultBytes = chunk * (2 * k + 1) * 4;
+    for (const b of this.#staging.splice(0)) {
+      if (b.size >= resultBytes) this.#staging.push(b);
+      else b.destroy();
+    }
     this.#busy = true;
     device.pushErrorScope("out-of-memory");
     device.pushErrorScope("validation");
     const pending: Pending[] = [];
+    let gpuError: GPUError | null = null;
     try {
       const scores = this.#buffer("scores", chunk * n * 4, S);
       const queries = this.#buffer("queries", chunk * dPad * 4, S | DST);
@@ -343,7 +400,10 @@ export class GpuRanker {
       const result = this.#buffer("result", resultBytes, S | SRC);
       const scoreGroup = device.createBindGroup({
         layout: this.#scorePipeline.getBindGroupLayout(0),
-        entries: [this.#params, queries, items.buffer, scores].map((buffer, binding) => ({
+        entries: [this.#params, queries, items.buffer, scores].map((
+          buffer,
+          binding,
+        ) => ({
           binding,
           resource: { buffer },
         })),
@@ -365,7 +425,11 @@ export class GpuRanker {
       const read = async (p: Pending): Promise<void> => {
         await p.mapped;
         const words = new Uint32Array(p.staging.getMappedRange(0, p.bytes));
-        const floats = new Float32Array(words.buffer, words.byteOffset, words.length);
+        const floats = new Float32Array(
+          words.buffer,
+          words.byteOffset,
+          words.length,
+        );
         const ck = p.count * k, at = p.u0 * k;
         for (let j = 0; j < ck; j++) {
           const id = words[j];
@@ -384,17 +448,29 @@ export class GpuRanker {
         params.set([count, n, d4, k, targets === undefined ? 0 : 1]);
         device.queue.writeBuffer(this.#params, 0, params);
         if (dPad === dim) {
-          device.queue.writeBuffer(queries, 0, req.queries, u0 * dim, count * dim);
+          device.queue.writeBuffer(
+            queries,
+            0,
+            req.queries,
+            u0 * dim,
+            count * dim,
+          );
         } else {
           const rows = req.queries.subarray(u0 * dim, (u0 + count) * dim);
           device.queue.writeBuffer(queries, 0, padRows(rows, count, dim, dPad));
         }
         const h0 = history.offsets[u0];
         const local = new Uint32Array(count + 1);
-        for (let j = 0; j <= count; j++) local[j] = history.offsets[u0 + j] - h0;
+        for (let j = 0; j <= count; j++) {
+          local[j] = history.offsets[u0 + j] - h0;
+        }
         device.queue.writeBuffer(offsets, 0, local);
-        if (local[count] > 0) device.queue.writeBuffer(histIds, 0, history.ids, h0, local[count]);
-        if (targets !== undefined) device.queue.writeBuffer(targetBuf, 0, targets, u0, count);
+        if (local[count] > 0) {
+          device.queue.writeBuffer(histIds, 0, history.ids, h0, local[count]);
+        }
+        if (targets !== undefined) {
+          device.queue.writeBuffer(targetBuf, 0, targets, u0, count);
+        }
         const bytes = count * (2 * k + 1) * 4;
         const staging = this.#staging.pop() ?? device.createBuffer({
           label: "seqssl rank staging",
@@ -405,7 +481,10 @@ export class GpuRanker {
         const pass = encoder.beginComputePass();
         pass.setPipeline(this.#scorePipeline);
         pass.setBindGroup(0, scoreGroup);
-        pass.dispatchWorkgroups(Math.ceil(n / SCORE_TILE), Math.ceil(count / SCORE_TILE));
+        pass.dispatchWorkgroups(
+          Math.ceil(n / SCORE_TILE),
+          Math.ceil(count / SCORE_TILE),
+        );
         pass.setPipeline(this.#topKPipeline);
         pass.setBindGroup(0, topKGroup);
         pass.dispatchWorkgroups(count);
@@ -414,13 +493,23 @@ export class GpuRanker {
         // a short last chunk packs them for `count` users from offset 0.
         encoder.copyBufferToBuffer(result, 0, staging, 0, bytes);
         device.queue.submit([encoder.finish()]);
-        pending.push({ u0, count, staging, bytes, mapped: staging.mapAsync(MAP_MODE_READ, 0, bytes) });
-        if (pending.length >= MAX_IN_FLIGHT) await read(pending.shift() as Pending);
+        pending.push({
+          u0,
+          count,
+          staging,
+          bytes,
+          mapped: staging.mapAsync(MAP_MODE_READ, 0, bytes),
+        });
+        if (pending.length >= MAX_IN_FLIGHT) {
+          await read(pending.shift() as Pending);
+        }
       }
       while (pending.length > 0) await read(pending.shift() as Pending);
     } finally {
+      // Pop both scopes (validation, then out-of-memory) before anything else.
       const validation = await device.popErrorScope();
       const memory = await device.popErrorScope();
+      gpuError = validation ?? memory;
       // Settle mappings left by an exception before buffers are reused.
       await Promise.allSettled(pending.map((p) => p.mapped));
       for (const p of pending) {
@@ -429,8 +518,9 @@ export class GpuRanker {
       }
       this.#busy = false;
       for (const b of this.#retired.splice(0)) b.destroy();
-      const error = validation ?? memory;
-      if (error) throw new Error(`GpuRanker: WebGPU error: ${error.message}`);
+    }
+    if (gpuError) {
+      throw new Error(`GpuRanker: WebGPU error: ${gpuError.message}`);
     }
     return done();
   }
@@ -464,9 +554,16 @@ export class GpuRanker {
 }
 
 /** Copy [rows, dim] into [rows, dPad] with zero padding (or return as is). */
-function padRows(src: Float32Array, rows: number, dim: number, dPad: number): Float32Array {
+function padRows(
+  src: Float32Array,
+  rows: number,
+  dim: number,
+  dPad: number,
+): Float32Array {
   if (dim === dPad) return src;
   const out = new Float32Array(rows * dPad);
-  for (let r = 0; r < rows; r++) out.set(src.subarray(r * dim, (r + 1) * dim), r * dPad);
+  for (let r = 0; r < rows; r++) {
+    out.set(src.subarray(r * dim, (r + 1) * dim), r * dPad);
+  }
   return out;
 }

@@ -53,8 +53,11 @@ interface CpuBackendLike {
 const FIXED = Symbol.for("seqssl.kernelFix");
 
 function isFixed(kernelName: string, backendName: string): boolean {
-  const k = tf.getKernel(kernelName, backendName) as tf.KernelConfig | undefined;
-  return k !== undefined && (k.kernelFunc as unknown as Record<symbol, boolean>)[FIXED] === true;
+  const k = tf.getKernel(kernelName, backendName) as
+    | tf.KernelConfig
+    | undefined;
+  return k !== undefined &&
+    (k.kernelFunc as unknown as Record<symbol, boolean>)[FIXED] === true;
 }
 
 function mark(f: KernelFunc): KernelFunc {
@@ -85,14 +88,18 @@ function segmentShapes(
   if (x.shape.length < 1 || idRank < 1 || idRank > x.shape.length) {
     throw new Error(
       `UnsortedSegmentSum: expected x of rank >= 1 and segmentIds of rank 1..rank(x), ` +
-        `found x ${JSON.stringify(x.shape)} and segmentIds ${JSON.stringify(segmentIds.shape)}`,
+        `found x ${JSON.stringify(x.shape)} and segmentIds ${
+          JSON.stringify(segmentIds.shape)
+        }`,
     );
   }
   for (let i = 0; i < idRank; i++) {
     if (segmentIds.shape[i] !== x.shape[i]) {
       throw new Error(
         `UnsortedSegmentSum: expected segmentIds shape to be a prefix of x shape, ` +
-          `found ${JSON.stringify(segmentIds.shape)} and ${JSON.stringify(x.shape)}`,
+          `found ${JSON.stringify(segmentIds.shape)} and ${
+            JSON.stringify(x.shape)
+          }`,
       );
     }
   }
@@ -132,9 +139,14 @@ function newArray(dtype: tf.DataType, size: number): Float32Array | Int32Array {
 
 function cpuSegmentSum(original: KernelFunc | undefined): KernelFunc {
   return mark((args: KernelArgs): TensorInfo | TensorInfo[] => {
-    const { x, segmentIds } = args.inputs as { x: TensorInfo; segmentIds: TensorInfo };
+    const { x, segmentIds } = args.inputs as {
+      x: TensorInfo;
+      segmentIds: TensorInfo;
+    };
     const numSegments = args.attrs?.numSegments as number;
-    if ((x.dtype !== "float32" && x.dtype !== "int32") || original === undefined) {
+    if (
+      (x.dtype !== "float32" && x.dtype !== "int32") || original === undefined
+    ) {
       if (original === undefined) {
         throw new Error(
           `UnsortedSegmentSum (cpu): expected float32 or int32 x, found ${x.dtype}`,
@@ -154,10 +166,15 @@ function cpuSegmentSum(original: KernelFunc | undefined): KernelFunc {
 
 function wasmSegmentSum(): KernelFunc {
   return mark((args: KernelArgs): TensorInfo => {
-    const { x, segmentIds } = args.inputs as { x: TensorInfo; segmentIds: TensorInfo };
+    const { x, segmentIds } = args.inputs as {
+      x: TensorInfo;
+      segmentIds: TensorInfo;
+    };
     const numSegments = args.attrs?.numSegments as number;
     if (x.dtype !== "float32" && x.dtype !== "int32") {
-      throw new Error(`UnsortedSegmentSum (wasm): expected float32 or int32 x, found ${x.dtype}`);
+      throw new Error(
+        `UnsortedSegmentSum (wasm): expected float32 or int32 x, found ${x.dtype}`,
+      );
     }
     if (segmentIds.dtype !== "int32") {
       throw new Error(
@@ -179,7 +196,14 @@ function wasmSegmentSum(): KernelFunc {
       // Rare: ScatterNd would write out of bounds, or there is nothing to
       // scatter (ScatterNd leaves its output uninitialised then).
       const out = newArray(x.dtype, outSize);
-      segmentSumInto(backend.typedArrayFromHeap(x), ids, n, inner, numSegments, out);
+      segmentSumInto(
+        backend.typedArrayFromHeap(x),
+        ids,
+        n,
+        inner,
+        numSegments,
+        out,
+      );
       return backend.makeOutput(outShape, x.dtype, undefined, out);
     }
     const reshape = tf.getKernel("Reshape", "wasm").kernelFunc;
@@ -272,7 +296,9 @@ export function registerKernelFixes(): void {
   if (registered) return;
   registered = true;
   if (!isFixed("UnsortedSegmentSum", "cpu")) {
-    const original = tf.getKernel("UnsortedSegmentSum", "cpu") as tf.KernelConfig | undefined;
+    const original = tf.getKernel("UnsortedSegmentSum", "cpu") as
+      | tf.KernelConfig
+      | undefined;
     replaceKernel({
       kernelName: "UnsortedSegmentSum",
       backendName: "cpu",

@@ -6,7 +6,11 @@
  *
  * @module
  */
-import { type RankRequest, type RankResult, validateRankRequest } from "./rank_types.ts";
+import {
+  type RankRequest,
+  type RankResult,
+  validateRankRequest,
+} from "./rank_types.ts";
 
 export type { RankRequest, RankResult } from "./rank_types.ts";
 
@@ -77,10 +81,14 @@ export function rankReference(req: RankRequest): RankResult {
       const ts = excluded[t] ? -Infinity : scores[t];
       let above = 0;
       for (let i = 0; i < n; i++) {
-        if (!excluded[i] && Number.isFinite(scores[i]) && scores[i] > ts) above++;
+        if (!excluded[i] && Number.isFinite(scores[i]) && scores[i] > ts) {
+          above++;
+        }
       }
       ranks[u] = above;
     }
   }
-  return ranks === undefined ? { topIds, topScores } : { topIds, topScores, ranks };
+  return ranks === undefined
+    ? { topIds, topScores }
+    : { topIds, topScores, ranks };
 }

@@ -61,7 +61,9 @@ export interface RankShape {
 }
 
 function fail(what: string, expected: string, found: string): never {
-  throw new RangeError(`rank request ${what}: expected ${expected}, found ${found}`);
+  throw new RangeError(
+    `rank request ${what}: expected ${expected}, found ${found}`,
+  );
 }
 
 /**
@@ -83,28 +85,48 @@ function fail(what: string, expected: string, found: string): never {
  */
 export function validateRankRequest(req: RankRequest): RankShape {
   const { queries, items, dim, history, targets, k } = req;
-  if (!Number.isInteger(dim) || dim < 1) fail("dim", "a positive integer", String(dim));
+  if (!Number.isInteger(dim) || dim < 1) {
+    fail("dim", "a positive integer", String(dim));
+  }
   if (!Number.isInteger(k) || k < 1 || k > MAX_RANK_K) {
     fail("k", `an integer in [1, ${MAX_RANK_K}]`, String(k));
   }
   if (items.length === 0 || items.length % dim !== 0) {
-    fail("items", `a non-empty length divisible by dim ${dim}`, `length ${items.length}`);
+    fail(
+      "items",
+      `a non-empty length divisible by dim ${dim}`,
+      `length ${items.length}`,
+    );
   }
   const n = items.length / dim;
   const { offsets, ids } = history;
-  if (offsets.length < 1) fail("history.offsets", "length U + 1 >= 1", "length 0");
+  if (offsets.length < 1) {
+    fail("history.offsets", "length U + 1 >= 1", "length 0");
+  }
   const users = offsets.length - 1;
   if (queries.length !== users * dim) {
-    fail("queries", `length U * dim = ${users} * ${dim} = ${users * dim}`, `length ${queries.length}`);
+    fail(
+      "queries",
+      `length U * dim = ${users} * ${dim} = ${users * dim}`,
+      `length ${queries.length}`,
+    );
   }
   if (offsets[0] !== 0) fail("history.offsets[0]", "0", String(offsets[0]));
   for (let u = 0; u < users; u++) {
     if (offsets[u + 1] < offsets[u]) {
-      fail(`history.offsets[${u + 1}]`, `>= offsets[${u}] = ${offsets[u]}`, String(offsets[u + 1]));
+      fail(
+        `history.offsets[${u + 1}]`,
+        `>= offsets[${u}] = ${offsets[u]}`,
+        String(offsets[u + 1]),
+      );
     }
   }
   if (offsets[users] !== ids.length) {
-    fail(`history.offsets[${users}]`, `ids.length = ${ids.length}`, String(offsets[users]));
+    fail(
+      `history.offsets[${users}]`,
+      `ids.length = ${ids.length}`,
+      String(offsets[users]),
+    );
   }
   for (let h = 0; h < ids.length; h++) {
     if (!(ids[h] >= 0 && ids[h] <= n)) {

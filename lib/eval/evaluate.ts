@@ -11,6 +11,7 @@ import { evalBatches } from "../data/batch.ts";
 import type { SeqInput } from "../nn/encoder.ts";
 import { DEFAULT_KS, type GroupedMetrics, groupedMetrics } from "./metrics.ts";
 import { ranksFromScores } from "./rank.ts";
+import { GpuRanker } from "../backend/gpu_rank.ts";
 
 /** What evaluation needs from a model. */
 export interface Scorer {
@@ -38,6 +39,65 @@ export interface EvaluateOptions {
   ks?: readonly number[];
   /** Evaluate only these users (default: all). */
   users?: Int32Array;
+  /**
+   * Where ranks are computed: "gpu" = seqssl's WGSL kernel on the tfjs
+   * WebGPU backend's device, "cpu" = a TypeScript pass over the tfjs score
+   * block. Default: "gpu" when the active backend is webgpu, else "cpu".
+   */
+  ranker?: "gpu" | "cpu";
+}
+
+let gpuRanker: { device: unknown; ranker: GpuRanker } | undefined;
+
+/** The ranker on the tfjs WebGPU backend's device, compiled once. */
+async function sharedGpuRanker(): Promise<GpuRanker> {
+  const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+  if (!device) throw new Error("ranker 'gpu': expected the tfjs webgpu backend to be active");
+  if (gpuRanker?.device !== device) {
+    gpuRanker = { device, ranker: await GpuRanker.create(device) };
+  }
+  return gpuRanker.ranker;
+}
+
+/** Ranks of `users`' targets from the WGSL kernel: one pass over all users. */
+async function gpuRanks(
+  scorer: Scorer,
+  batches: ReturnType<typeof evalBatches>,
+  hist: Int32Array[],
+  targets: Int32Array,
+  numUsers: number,
+): Promise<Int32Array> {
+  const itemsT = scorer.items();
+  const items = (await itemsT.data()) as Float32Array;
+  const d = itemsT.shape[1];
+  itemsT.dispose();
+  const total = batches.reduce((s, b) => s + b.batchSize, 0);
+  const queries = new Float32Array(total * d);
+  const order = new Int32Array(total);
+  let row = 0;
+  for (const batch of batches) {
+    const r = scorer.represent(batch);
+    queries.set((await r.data()) as Float32Array, row * d);
+    r.dispose();
+    order.set(batch.users, row);
+    row += batch.batchSize;
+  }
+  const offsets = new Int32Array(total + 1);
+  for (let i = 0; i < total; i++) offsets[i + 1] = offsets[i] + hist[order[i]].length;
+  const ids = new Int32Array(offsets[total]);
+  for (let i = 0; i < total; i++) ids.set(hist[order[i]], offsets[i]);
+  const ranker = await sharedGpuRanker();
+  const res = await ranker.rank({
+    queries,
+    items,
+    dim: d,
+    history: { offsets, ids },
+    targets: Int32Array.from(order, (u) => targets[u]),
+    k: 1,
+  });
+  const ranks = new Int32Array(numUsers).fill(-1);
+  for (let i = 0; i < total; i++) ranks[order[i]] = res.ranks![i];
+  return ranks;
 }
 
 /**
@@ -50,7 +110,7 @@ export interface EvaluateOptions {
  * console.log(res.metrics.all["NDCG@20"]);
  * ```
  */
-export function evaluate(
+export async function evaluate(
   scorer: Scorer,
   split: SplitDataset,
   which: "valid" | "test",
@@ -64,37 +124,42 @@ export function evaluate(
   const users = opts.users ?? Int32Array.from({ length: numUsers }, (_, i) => i);
   // Sort by input length so batches trim their padding.
   const order = Array.from(users).sort((a, b) => inputs[a].length - inputs[b].length || a - b);
-  const ranks = new Int32Array(numUsers).fill(-1);
-  const N = split.numItems;
-  const itemsT = tf.tidy(() => tf.transpose(scorer.items()));
-  try {
-    for (
-      const batch of evalBatches(inputs, Int32Array.from(order), {
-        batchSize: opts.batchSize ?? 512,
-        maxLen: split.maxLen,
-      })
-    ) {
-      const scoresT = tf.tidy(() => tf.matMul(scorer.represent(batch), itemsT));
-      const scores = scoresT.dataSync() as Float32Array;
-      scoresT.dispose();
-      const bu = batch.users;
-      const r = ranksFromScores(
-        scores,
-        N,
-        Array.from(bu, (u) => hist[u]),
-        Array.from(bu, (u) => targets[u]),
-      );
-      for (let i = 0; i < bu.length; i++) ranks[bu[i]] = r[i];
+  const batches = evalBatches(inputs, Int32Array.from(order), {
+    batchSize: opts.batchSize ?? 512,
+    maxLen: split.maxLen,
+  });
+  const where = opts.ranker ?? (tf.getBackend() === "webgpu" ? "gpu" : "cpu");
+  let ranks: Int32Array;
+  if (where === "gpu") {
+    ranks = await gpuRanks(scorer, batches, hist, targets, numUsers);
+  } else {
+    ranks = new Int32Array(numUsers).fill(-1);
+    const N = split.numItems;
+    const itemsT = tf.tidy(() => tf.transpose(scorer.items()));
+    try {
+      for (const batch of batches) {
+        const scoresT = tf.tidy(() => tf.matMul(scorer.represent(batch), itemsT));
+        const scores = (await scoresT.data()) as Float32Array;
+        scoresT.dispose();
+        const bu = batch.users;
+        const r = ranksFromScores(
+          scores,
+          N,
+          Array.from(bu, (u) => hist[u]),
+          Array.from(bu, (u) => targets[u]),
+        );
+        for (let i = 0; i < bu.length; i++) ranks[bu[i]] = r[i];
+      }
+    } finally {
+      itemsT.dispose();
     }
-  } finally {
-    itemsT.dispose();
   }
   const sel = opts.users ? Array.from(opts.users) : undefined;
   const selRanks = sel ? Int32Array.from(sel, (u) => ranks[u]) : ranks;
   const selHead = sel ? Uint8Array.from(sel, (u) => split.isHead[u]) : split.isHead;
-  return Promise.resolve({
+  return {
     ranks,
     metrics: groupedMetrics(selRanks, selHead, { ks: opts.ks ?? DEFAULT_KS }),
     seconds: (performance.now() - t0) / 1000,
-  });
+  };
 }

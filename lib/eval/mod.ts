@@ -7,3 +7,4 @@ export * from "./metrics.ts";
 export * from "./rank.ts";
 export * from "./evaluate.ts";
 export * from "./recommend.ts";
+export * from "./popular.ts";

@@ -8,7 +8,10 @@
 /**
  * For each row of `scores` (`[rows, numItems]`, column j = item j + 1): the
  * number of items, other than the excluded history, scored strictly higher
- * than the target. A NaN target score ranks last.
+ * than the target. A target that is itself in the history is excluded like
+ * any history item (it can never be a hit): its rank is then the number of
+ * items left. A NaN target score ranks last. Same semantics as the WebGPU
+ * kernel (`GpuRanker`).
  *
  * @example
  * ```ts
@@ -19,7 +22,7 @@
  * ```
  */
 export function ranksFromScores(
-  scores: Float32Array,
+  scores: Float32Array | Float64Array,
   numItems: number,
   histories: ArrayLike<Int32Array>,
   targets: ArrayLike<number>,
@@ -29,24 +32,26 @@ export function ranksFromScores(
   const seen = new Uint8Array(numItems + 1);
   for (let r = 0; r < rows; r++) {
     const base = r * numItems;
-    const t = scores[base + targets[r] - 1];
-    if (Number.isNaN(t)) {
-      out[r] = numItems;
-      continue;
-    }
+    const target = targets[r];
+    const t = scores[base + target - 1];
     let count = 0;
-    for (let j = 0; j < numItems; j++) if (scores[base + j] > t) count++;
-    // Remove history items that were counted (they are excluded); the
-    // target itself is never excluded, and a repeated id counts once.
+    if (!Number.isNaN(t)) {
+      for (let j = 0; j < numItems; j++) if (scores[base + j] > t) count++;
+    }
+    // Remove the history items that were counted; a repeated id counts once.
     const h = histories[r];
+    let excluded = 0;
+    let targetExcluded = Number.isNaN(t);
     for (let i = 0; i < h.length; i++) {
       const id = h[i];
-      if (id === targets[r] || seen[id]) continue;
+      if (id < 1 || id > numItems || seen[id]) continue;
       seen[id] = 1;
-      if (scores[base + id - 1] > t) count--;
+      excluded++;
+      if (id === target) targetExcluded = true;
+      else if (scores[base + id - 1] > t) count--;
     }
-    for (let i = 0; i < h.length; i++) seen[h[i]] = 0;
-    out[r] = count;
+    for (let i = 0; i < h.length; i++) if (h[i] >= 1 && h[i] <= numItems) seen[h[i]] = 0;
+    out[r] = targetExcluded ? numItems - excluded : count;
   }
   return out;
 }

@@ -46,7 +46,7 @@ export const logSumExpRows: (x: tf.Tensor2D) => tf.Tensor1D = tf.customGrad(
         return tf.mul(tf.expandDims(dy, 1), tf.exp(tf.sub(xs, tf.expandDims(v, 1))));
       },
     };
-  }) as unknown as (x: tf.Tensor) => tf.Tensor,
+  }) as unknown as Parameters<typeof tf.customGrad>[0],
 ) as unknown as (x: tf.Tensor2D) => tf.Tensor1D;
 
 /**

@@ -1,0 +1,280 @@
+/**
+ * The training configuration (defaults, unknown keys, bad values) and the
+ * command line end to end: config and data errors, and one small happy path
+ * through `train`, `eval` and `recommend`.
+ */
+import { initBackend } from "../lib/backend/init.ts";
+import {
+  DEFAULT_CONFIG,
+  makeConfig,
+  type TrainConfig,
+} from "../lib/training/config.ts";
+import { ConfigError } from "../lib/util/errors.ts";
+import { loadDataset } from "../lib/experiment.ts";
+import { main } from "../cli.ts";
+import { assert, assertEquals, assertThrows } from "./_assert.ts";
+
+await initBackend("cpu");
+
+// ------------------------------------------------------------- makeConfig
+
+Deno.test("makeConfig: defaults are the documented ones, and a fresh copy", () => {
+  const c = makeConfig();
+  assertEquals(c, { ...DEFAULT_CONFIG });
+  assert(c !== DEFAULT_CONFIG, "returned the frozen defaults themselves");
+  // spot-check the protocol's defaults
+  assertEquals(
+    [c.method, c.encoder, c.hidden, c.layers, c.heads, c.maxLen, c.loss, c.lr],
+    ["sasrec", "sasrec", 64, 2, 2, 50, "ce", 1e-3],
+  );
+  c.hidden = 8;
+  assertEquals(DEFAULT_CONFIG.hidden, 64);
+  assertEquals(makeConfig().hidden, 64);
+  assert(Object.isFrozen(DEFAULT_CONFIG), "defaults are not frozen");
+});
+
+Deno.test("makeConfig: overrides replace defaults; undefined values are ignored", () => {
+  const c = makeConfig({ lr: 0.01, epochs: 0, seed: -3, backend: "wasm", dropout: 0, lrx: undefined });
+  assertEquals([c.lr, c.epochs, c.seed, c.backend, c.dropout], [0.01, 0, -3, "wasm", 0]);
+  assertEquals(c.hidden, 64);
+  // a base config is kept where not overridden
+  const base = makeConfig({ hidden: 8, heads: 1 });
+  const d = makeConfig({ heads: 4 }, { base });
+  assertEquals([d.hidden, d.heads], [8, 4]);
+});
+
+Deno.test("makeConfig: an unknown key is a ConfigError naming it (and the source)", () => {
+  const e = assertThrows(() => makeConfig({ lrr: 0.1 }), ConfigError, "'lrr'") as ConfigError;
+  assertEquals(e.key, "lrr");
+  assert(e.message.includes("a known key"), e.message);
+  assert(e.message.includes("lr,"), "the message lists the known keys");
+  assertThrows(
+    () => makeConfig({ hiden: 8 }, { source: "exp/beauty.yaml" }),
+    ConfigError,
+    "exp/beauty.yaml: hiden",
+  );
+});
+
+Deno.test("makeConfig: every bad value type names its key", () => {
+  const cases: [Record<string, unknown>, string][] = [
+    [{ lr: -0.001 }, "lr"],
+    [{ lr: 0 }, "lr"],
+    [{ lr: "0.001" }, "lr"],
+    [{ lr: NaN }, "lr"],
+    [{ lr: Infinity }, "lr"],
+    [{ lr: null }, "lr"],
+    [{ dropout: 1.0 }, "dropout"],
+    [{ dropout: -0.1 }, "dropout"],
+    [{ attnDropout: 1 }, "attnDropout"],
+    [{ synthNoise: 1.5 }, "synthNoise"],
+    [{ heads: 3 }, "heads"], // 64 % 3 != 0
+    [{ hidden: 10, heads: 4 }, "heads"],
+    [{ heads: 0 }, "heads"],
+    [{ hidden: 2.5 }, "hidden"],
+    [{ hidden: 0 }, "hidden"],
+    [{ layers: -1 }, "layers"],
+    [{ epochs: -1 }, "epochs"],
+    [{ epochs: 1.5 }, "epochs"],
+    [{ batchSize: "256" }, "batchSize"],
+    [{ weightDecay: -1 }, "weightDecay"],
+    [{ seed: 0.5 }, "seed"],
+    [{ backend: "tpu" }, "backend"],
+    [{ backend: "CPU" }, "backend"],
+    [{ loss: "mse" }, "loss"],
+    [{ encoder: "lstm" }, "encoder"],
+    [{ method: "bert4rec" }, "method"],
+    [{ format: "csv" }, "format"],
+    [{ data: 3 }, "data"],
+    [{ patience: 0 }, "patience"],
+  ];
+  for (const [overrides, key] of cases) {
+    const e = assertThrows(
+      () => makeConfig(overrides),
+      ConfigError,
+      `'${key}'`,
+      JSON.stringify(overrides),
+    ) as ConfigError;
+    assertEquals(e.key, key, JSON.stringify(overrides));
+    assert(e.message.includes("expected"), e.message);
+  }
+  // the value found is quoted in the message
+  assertThrows(() => makeConfig({ backend: "tpu" }), ConfigError, '"tpu"');
+  assertThrows(() => makeConfig({ heads: 3 }), ConfigError, "divisor of hidden (64)");
+});
+
+// -------------------------------------------------------------------- CLI
+
+interface Captured {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** Run the CLI with console.log/error captured. */
+async function run(args: string[]): Promise<Captured> {
+  const out: string[] = [], err: string[] = [];
+  const { log, error, warn, info } = console;
+  console.log = (...a: unknown[]) => void out.push(a.map(String).join(" "));
+  console.info = console.log;
+  console.error = (...a: unknown[]) => void err.push(a.map(String).join(" "));
+  console.warn = console.error;
+  try {
+    const code = await main(args);
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  } finally {
+    Object.assign(console, { log, error, warn, info });
+  }
+}
+
+const TINY = [
+  "--backend",
+  "cpu",
+  "--epochs",
+  "1",
+  "--set",
+  "synthUsers=60",
+  "--set",
+  "synthItems=40",
+  "--set",
+  "hidden=8",
+  "--set",
+  "heads=1",
+];
+
+async function withTempDir(fn: (dir: string) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "seqssl_cli_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const exists = (p: string) =>
+  Deno.stat(p).then(() => true, (e) => {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  });
+
+Deno.test("cli train: a YAML config with an unknown key fails naming the key and file", async () => {
+  await withTempDir(async (dir) => {
+    const f = `${dir}/exp.yaml`;
+    await Deno.writeTextFile(f, "lr: 0.001\nhiden: 16\nepochs: 1\n");
+    const r = await run(["train", "--config", f, "--out", `${dir}/out`, ...TINY]);
+    assert(r.code !== 0, "exit code 0");
+    assert(r.err.includes("hiden"), `stderr: ${r.err}`);
+    assert(r.err.includes(f), `stderr does not name the file: ${r.err}`);
+    assertEquals(await exists(`${dir}/out`), false, "out folder was created");
+  });
+});
+
+Deno.test("cli train: a bad value in the YAML config names the key", async () => {
+  await withTempDir(async (dir) => {
+    const f = `${dir}/exp.yaml`;
+    await Deno.writeTextFile(f, "dropout: 1.0\n");
+    const r = await run(["train", "--config", f, ...TINY]);
+    assert(r.code !== 0, "exit code 0");
+    assert(r.err.includes("dropout"), `stderr: ${r.err}`);
+  });
+});
+
+Deno.test("cli train: a malformed data file names file:line and writes no result", async () => {
+  await withTempDir(async (dir) => {
+    const data = `${dir}/bad.txt`;
+    await Deno.writeTextFile(data, "u1 1 2 3 4\nu2 5 six 7\nu3 2 3 4\n");
+    const out = `${dir}/out`;
+    const r = await run(["train", "--data", data, "--out", out, "--json", ...TINY]);
+    assert(r.code !== 0, "exit code 0");
+    assert(r.err.includes(`${data}:2`), `stderr: ${r.err}`);
+    assert(r.err.includes("six"), `stderr does not show the token: ${r.err}`);
+    assertEquals(await exists(`${out}/result.json`), false, "result.json written");
+    assertEquals(r.out, "", "something was printed on stdout");
+  });
+});
+
+Deno.test("cli: unknown flags, unknown --set keys and unknown commands are errors", async () => {
+  const bogus = await run(["train", "--bogus"]);
+  assert(bogus.code !== 0, "train --bogus: exit code 0");
+  assert(bogus.err.includes("bogus"), `stderr: ${bogus.err}`);
+  const set = await run(["train", ...TINY, "--set", "lrr=0.1"]);
+  assert(set.code !== 0, "--set lrr: exit code 0");
+  assert(set.err.includes("lrr"), `stderr: ${set.err}`);
+  const setBad = await run(["train", ...TINY, "--set", "lr=-1"]);
+  assert(setBad.code !== 0 && setBad.err.includes("'command line: lr'"), setBad.err);
+  const noEq = await run(["train", ...TINY, "--set", "lr"]);
+  assert(noEq.code !== 0 && noEq.err.includes("KEY=VALUE"), noEq.err);
+  const cmd = await run(["trian"]);
+  assert(cmd.code !== 0 && cmd.err.includes("trian"), cmd.err);
+  const noCkpt = await run(["eval", "--backend", "cpu"]);
+  assert(noCkpt.code !== 0 && noCkpt.err.includes("--checkpoint"), noCkpt.err);
+});
+
+type Grouped = Record<"all" | "head" | "tail", Record<string, number>>;
+
+Deno.test("cli: train, then eval and recommend from the best checkpoint", async () => {
+  await withTempDir(async (dir) => {
+    const out = `${dir}/run`;
+    const t = await run(["train", ...TINY, "--json", "--out", out]);
+    assertEquals(t.code, 0, `train failed: ${t.err}`);
+    const result = JSON.parse(await Deno.readTextFile(`${out}/result.json`));
+    // --json prints the same report on stdout
+    const printed = JSON.parse(t.out);
+    assertEquals(printed.test, result.test);
+    assertEquals(result.config.hidden, 8);
+    assertEquals(result.data.users, 60);
+    const test = result.test as Grouped;
+    const keys = ["HR@10", "HR@20", "HR@5", "NDCG@10", "NDCG@20", "NDCG@5"];
+    for (const g of ["all", "head", "tail"] as const) {
+      assertEquals(Object.keys(test[g]).sort(), keys, g);
+      for (const k of keys) {
+        const v = test[g][k];
+        assert(v >= 0 && v <= 1, `${g} ${k} = ${v}`);
+      }
+      assert(test[g]["NDCG@5"] <= test[g]["HR@5"], `${g}: NDCG@5 > HR@5`);
+      assert(test[g]["HR@5"] <= test[g]["HR@20"], `${g}: HR not monotone`);
+    }
+    const files = (await Array.fromAsync(Deno.readDir(out))).map((e) => e.name);
+    assert(files.includes("best.ckpt") && files.includes("last.ckpt"), `files: ${files}`);
+    assert(!files.some((f) => f.includes(".tmp-")), `leftover temp files: ${files}`);
+
+    // eval: same weights, same data, same backend -> the same test metrics
+    const e = await run(["eval", "--checkpoint", `${out}/best.ckpt`, "--backend", "cpu", "--json"]);
+    assertEquals(e.code, 0, `eval failed: ${e.err}`);
+    const ev = JSON.parse(e.out);
+    assertEquals(ev.test, result.test);
+    assertEquals(ev.valid, result.valid);
+
+    // recommend: a header, then one line per user with 5 new items
+    const recs = `${out}/recs.tsv`;
+    const r = await run([
+      "recommend",
+      "--checkpoint",
+      `${out}/best.ckpt`,
+      "--backend",
+      "cpu",
+      "--k",
+      "5",
+      "--output",
+      recs,
+    ]);
+    assertEquals(r.code, 0, `recommend failed: ${r.err}`);
+    const lines = (await Deno.readTextFile(recs)).split("\n");
+    assertEquals(lines.pop(), "", "no final newline");
+    assertEquals(lines.shift(), "user\titems");
+    const ds = await loadDataset(result.config as TrainConfig);
+    assertEquals(lines.length, ds.sequences.length);
+    assertEquals(lines.length, 60);
+    lines.forEach((line, u) => {
+      const [user, items] = line.split("\t");
+      assertEquals(user, ds.userIds[u], `line ${u + 2}`);
+      const ids = items.split(" ").map(Number);
+      assertEquals(ids.length, 5, `line ${u + 2}`);
+      assertEquals(new Set(ids).size, 5, `line ${u + 2}: repeated items`);
+      const seen = new Set(ds.sequences[u]);
+      for (const id of ids) {
+        assert(Number.isInteger(id) && id >= 1 && id <= ds.numItems, `line ${u + 2}: item ${id}`);
+        assert(!seen.has(id), `line ${u + 2}: item ${id} is in the user's sequence`);
+      }
+    });
+  });
+});

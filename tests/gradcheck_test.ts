@@ -1,0 +1,426 @@
+/**
+ * Gradient checks of the encoders (SASRec, GRU) with both recommendation
+ * losses against central finite differences on the cpu backend, plus padding
+ * invariance and fully padded rows.
+ *
+ * Method: for each parameter tensor P, a random direction D (unit norm) and
+ * a step eps, the loss is evaluated at P + eps D and P - eps D. The numeric
+ * directional derivative is (L+ - L-) / (2 eps). The analytic one is
+ * g . (P+ - P-) / (2 eps), where P+ and P- are the float32 values actually
+ * stored (so float32 rounding of the perturbation does not count as error)
+ * and g comes from `tf.variableGrads`.
+ *
+ * Tolerance: with L ~ 2 in float32 (unit roundoff 6e-8), each loss value
+ * carries an absolute error of about 1e-6 after a few hundred operations;
+ * divided by 2 eps = 2e-2 that is ~5e-5 in the numeric derivative. The
+ * truncation error of a central difference is eps^2 / 6 * L''' ~ 2e-5 for
+ * an O(1) third derivative. So: |analytic - numeric| <= 2e-2 * max(|a|, |n|)
+ * + 2e-4. To make that meaningful, the weights are moved away from the
+ * N(0, 0.02) initialisation (where most gradients are ~1e-5 and drown in
+ * that noise) to N(0, 0.3)-sized values, and each checked derivative except
+ * the ones that are zero by construction must be well above 2e-4.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../lib/backend/init.ts";
+import { initSasrec } from "../lib/nn/sasrec.ts";
+import { initGru } from "../lib/nn/gru.ts";
+import type { Encoder, SeqInput } from "../lib/nn/encoder.ts";
+import type { Params } from "../lib/nn/params.ts";
+import { normalArray } from "../lib/nn/params.ts";
+import { bceOneNegative, fullSoftmaxCE } from "../lib/losses/rec.ts";
+import { makeRng, type Rng } from "../lib/util/rng.ts";
+import { assert, assertAlmostEquals, assertEquals } from "./_assert.ts";
+
+await initBackend("cpu");
+
+const NUM_ITEMS = 7;
+const EPS = 1e-2;
+const RTOL = 2e-2;
+const ATOL = 2e-4;
+
+// Fixed left-padded batch, B = 3, L = 5; targets = next item, 0 = none.
+const BATCH: SeqInput = {
+  inputs: Int32Array.from([
+    [0, 0, 1, 2, 3],
+    [4, 2, 6, 5, 7],
+    [0, 0, 0, 6, 3],
+  ].flat()),
+  batchSize: 3,
+  seqLen: 5,
+  posOffset: 0,
+};
+const TARGETS = Int32Array.from([
+  [0, 0, 2, 3, 4],
+  [2, 6, 5, 7, 1],
+  [0, 0, 0, 3, 5],
+].flat());
+const NEGATIVES = Int32Array.from([
+  [0, 0, 5, 7, 1],
+  [3, 1, 1, 2, 4],
+  [0, 0, 0, 1, 2],
+].flat());
+
+/** Replace every weight by a "trained-looking" value (see the header). */
+function perturbWeights(params: Params, rng: Rng): void {
+  for (const [name, v] of Object.entries(params)) {
+    const noise = normalArray(v.size, 0.3, rng);
+    const isGain = name.endsWith(".g");
+    const vals = noise.map((x) => (isGain ? 1 : 0) + x);
+    const t = tf.tensor(vals, v.shape);
+    v.assign(t);
+    t.dispose();
+  }
+}
+
+type LossKind = "ce" | "bce";
+
+function lossOf(enc: Encoder, params: Params, kind: LossKind): tf.Scalar {
+  return tf.tidy(() => {
+    const h = enc.encode(params, BATCH);
+    const emb = params["item_emb"] as tf.Tensor2D;
+    return kind === "ce"
+      ? fullSoftmaxCE(h, emb, TARGETS)
+      : bceOneNegative(h, emb, TARGETS, NEGATIVES);
+  });
+}
+
+function lossValue(enc: Encoder, params: Params, kind: LossKind): number {
+  const l = lossOf(enc, params, kind);
+  const v = l.dataSync()[0];
+  l.dispose();
+  return v;
+}
+
+interface Check {
+  name: string;
+  analytic: number;
+  numeric: number;
+}
+
+function gradCheck(
+  enc: Encoder,
+  params: Params,
+  kind: LossKind,
+  rng: Rng,
+  directions = 2,
+): Check[] {
+  const names = Object.keys(params).sort();
+  const vars = names.map((n) => params[n]);
+  const { value, grads } = tf.variableGrads(
+    () => lossOf(enc, params, kind),
+    vars,
+  );
+  value.dispose();
+  const out: Check[] = [];
+  for (const name of names) {
+    const v = params[name];
+    const g = grads[v.name];
+    assert(g !== undefined, `no gradient for ${name}`);
+    const orig = v.clone();
+    // direction 0: along the analytic gradient (the derivative is |g|, the
+    // largest there is, so a wrong scale or sign shows); then random ones.
+    for (let d = 0; d <= directions; d++) {
+      const dirT = d === 0
+        ? tf.tidy(() => tf.div(g, tf.add(tf.norm(g), 1e-30)))
+        : tf.tidy(() => {
+          const r = tf.tensor(normalArray(v.size, 1, rng), v.shape);
+          return tf.div(r, tf.norm(r));
+        });
+      const plus = tf.tidy(() => tf.add(orig, tf.mul(dirT, EPS)));
+      const minus = tf.tidy(() => tf.sub(orig, tf.mul(dirT, EPS)));
+      v.assign(plus);
+      const lp = lossValue(enc, params, kind);
+      v.assign(minus);
+      const lm = lossValue(enc, params, kind);
+      v.assign(orig);
+      const a = tf.tidy(() =>
+        tf.div(tf.sum(tf.mul(g, tf.sub(plus, minus))), 2 * EPS)
+      );
+      out.push({
+        name: `${name}#${d}`,
+        analytic: a.dataSync()[0],
+        numeric: (lp - lm) / (2 * EPS),
+      });
+      tf.dispose([dirT, plus, minus, a]);
+    }
+    orig.dispose();
+  }
+  tf.dispose(grads);
+  return out;
+}
+
+function assertChecks(
+  checks: Check[],
+  zeroByConstruction: RegExp | null,
+  what: string,
+) {
+  const bad: string[] = [];
+  for (const c of checks) {
+    const err = Math.abs(c.analytic - c.numeric);
+    const lim = RTOL * Math.max(Math.abs(c.analytic), Math.abs(c.numeric)) +
+      ATOL;
+    if (!(err <= lim)) {
+      bad.push(`${c.name}: analytic ${c.analytic}, numeric ${c.numeric}`);
+    }
+    const zero = zeroByConstruction?.test(c.name) ?? false;
+    if (zero) {
+      if (!(Math.abs(c.analytic) < 1e-5)) {
+        bad.push(`${c.name}: expected a zero gradient, found ${c.analytic}`);
+      }
+    } else if (c.name.endsWith("#0") && !(Math.abs(c.analytic) > 10 * ATOL)) {
+      bad.push(
+        `${c.name}: derivative ${c.analytic} too small to be a real check`,
+      );
+    }
+  }
+  assert(bad.length === 0, `${what}:\n  ${bad.join("\n  ")}`);
+}
+
+function tinySasrec(seed: number): { enc: Encoder; params: Params } {
+  const params: Params = {};
+  const enc = initSasrec(params, {
+    numItems: NUM_ITEMS,
+    hidden: 8,
+    heads: 2,
+    layers: 2,
+    maxLen: 5,
+    dropout: 0,
+  }, makeRng(seed));
+  return { enc, params };
+}
+
+function tinyGru(seed: number): { enc: Encoder; params: Params } {
+  const params: Params = {};
+  const enc = initGru(params, {
+    numItems: NUM_ITEMS,
+    hidden: 8,
+    maxLen: 5,
+    dropout: 0,
+  }, makeRng(seed));
+  return { enc, params };
+}
+
+const dispose = (p: Params) => Object.values(p).forEach((v) => v.dispose());
+
+// In SASRec, the key bias adds q . b_k to every score of a query row, which
+// the softmax ignores: its gradient is zero by construction.
+const SASREC_ZERO = /\.k\.b#/;
+
+for (const kind of ["ce", "bce"] as const) {
+  Deno.test(`gradcheck: SASRec with ${kind} loss, every parameter tensor`, () => {
+    const { enc, params } = tinySasrec(1);
+    perturbWeights(params, makeRng(2));
+    const checks = gradCheck(enc, params, kind, makeRng(3));
+    // every tensor was checked: item_emb, pos_emb, ln_in (g, b), and per layer
+    // q/k/v/o, ffn1/ffn2 (w, b), ln_attn, ln_ffn (g, b)
+    const tensors = new Set(checks.map((c) => c.name.split("#")[0]));
+    assertEquals(tensors.size, 4 + 2 * (6 * 2 + 2 * 2));
+    for (
+      const n of [
+        "item_emb",
+        "enc.pos_emb",
+        "enc.ln_in.g",
+        "enc.0.q.w",
+        "enc.1.o.w",
+        "enc.1.ffn1.w",
+        "enc.0.ffn2.b",
+        "enc.1.ln_ffn.g",
+      ]
+    ) assert(tensors.has(n), `${n} not checked`);
+    assertChecks(checks, SASREC_ZERO, `SASRec ${kind}`);
+    dispose(params);
+  });
+
+  Deno.test(`gradcheck: GRU with ${kind} loss, every parameter tensor`, () => {
+    const { enc, params } = tinyGru(4);
+    perturbWeights(params, makeRng(5));
+    const checks = gradCheck(enc, params, kind, makeRng(6), 3);
+    assertEquals(
+      [...new Set(checks.map((c) => c.name.split("#")[0]))],
+      ["gru.bh", "gru.bx", "gru.wh", "gru.wx", "item_emb"],
+    );
+    assertChecks(checks, null, `GRU ${kind}`);
+    dispose(params);
+  });
+}
+
+Deno.test("gradcheck at the default N(0, 0.02) initialisation agrees too (CE)", () => {
+  // Smaller gradients, so only the tensors with a sizeable derivative can be
+  // checked meaningfully; all of them must still agree within tolerance.
+  const { enc, params } = tinySasrec(7);
+  const checks = gradCheck(enc, params, "ce", makeRng(8), 1);
+  for (const c of checks) {
+    const err = Math.abs(c.analytic - c.numeric);
+    assert(
+      err <= RTOL * Math.max(Math.abs(c.analytic), Math.abs(c.numeric)) + ATOL,
+      `${c.name}: analytic ${c.analytic}, numeric ${c.numeric}`,
+    );
+  }
+  dispose(params);
+});
+
+// ---------------------------------------------------------------- padding
+
+function lastRows(h: tf.Tensor3D, n: number): Float32Array {
+  // the last n positions of row 0, flattened
+  const [, L, d] = h.shape;
+  return tf.tidy(() =>
+    tf.slice(h, [0, L - n, 0], [1, n, d]).dataSync() as Float32Array
+  );
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  assertEquals(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+Deno.test("SASRec: outputs do not depend on how much left padding there is", () => {
+  const { enc, params } = tinySasrec(9);
+  perturbWeights(params, makeRng(10));
+  const seq = [3, 5, 2];
+  // L = 3 (no padding, positions 2..4 of maxLen 5) ...
+  const short = enc.encode(params, {
+    inputs: Int32Array.from(seq),
+    batchSize: 1,
+    seqLen: 3,
+    posOffset: 2,
+  });
+  // ... versus L = 5 with two padding columns, alongside another row.
+  const long = enc.encode(params, {
+    inputs: Int32Array.from([0, 0, ...seq, 1, 2, 3, 4, 5]),
+    batchSize: 2,
+    seqLen: 5,
+    posOffset: 0,
+  });
+  const a = lastRows(short, 3), b = lastRows(long, 3);
+  assert(maxAbsDiff(a, b) <= 1e-5, `differ by ${maxAbsDiff(a, b)}`);
+  // The check can fail: a wrong position offset changes the output.
+  const shifted = enc.encode(params, {
+    inputs: Int32Array.from(seq),
+    batchSize: 1,
+    seqLen: 3,
+    posOffset: 0,
+  });
+  assert(
+    maxAbsDiff(lastRows(shifted, 1), lastRows(long, 1)) > 1e-3,
+    "position embeddings have no effect",
+  );
+  tf.dispose([short, long, shifted]);
+  dispose(params);
+});
+
+Deno.test("GRU: outputs do not depend on how much left padding there is", () => {
+  const { enc, params } = tinyGru(11);
+  perturbWeights(params, makeRng(12));
+  const seq = [3, 5, 2];
+  const short = enc.encode(params, {
+    inputs: Int32Array.from(seq),
+    batchSize: 1,
+    seqLen: 3,
+    posOffset: 2,
+  });
+  const long = enc.encode(params, {
+    inputs: Int32Array.from([0, 0, ...seq, 1, 2, 3, 4, 5]),
+    batchSize: 2,
+    seqLen: 5,
+    posOffset: 0,
+  });
+  const a = lastRows(short, 3), b = lastRows(long, 3);
+  assert(maxAbsDiff(a, b) <= 1e-5, `differ by ${maxAbsDiff(a, b)}`);
+  // the state before the first real item is zero: padding outputs are zeros
+  const pad = tf.tidy(() =>
+    tf.slice(long, [0, 0, 0], [1, 2, 8]).dataSync() as Float32Array
+  );
+  assertEquals(Array.from(pad), new Array(16).fill(0));
+  // an extra item in front does change the output (the check can fail)
+  const longer = enc.encode(params, {
+    inputs: Int32Array.from([0, 4, ...seq]),
+    batchSize: 1,
+    seqLen: 5,
+    posOffset: 0,
+  });
+  assert(maxAbsDiff(lastRows(longer, 1), lastRows(long, 1)) > 1e-3);
+  tf.dispose([short, long, longer]);
+  dispose(params);
+});
+
+Deno.test("a fully padded row gives finite outputs and gradients (SASRec, GRU)", () => {
+  for (const make of [tinySasrec, tinyGru]) {
+    const { enc, params } = make(13);
+    perturbWeights(params, makeRng(14));
+    const input: SeqInput = {
+      inputs: Int32Array.from([0, 0, 0, 0, 0, 0, 0, 1, 2, 3]),
+      batchSize: 2,
+      seqLen: 5,
+      posOffset: 0,
+    };
+    const h = enc.encode(params, input);
+    const vals = h.dataSync();
+    assert(vals.every(Number.isFinite), `${enc.kind}: non-finite output`);
+    if (enc.kind === "gru") {
+      // nothing seen: the state is still zero
+      assert(vals.slice(0, 40).every((x) => x === 0), "GRU pad row not zero");
+    }
+    // A loss over the real row only: gradients must be finite everywhere
+    // even though the padded row goes through the same computation.
+    const targets = Int32Array.from([0, 0, 0, 0, 0, 0, 0, 2, 3, 4]);
+    const vars = Object.values(params);
+    const { value, grads } = tf.variableGrads(() =>
+      fullSoftmaxCE(
+        enc.encode(params, input),
+        params["item_emb"] as tf.Tensor2D,
+        targets,
+      ), vars);
+    assert(Number.isFinite(value.dataSync()[0]), `${enc.kind}: loss`);
+    for (const [n, g] of Object.entries(grads)) {
+      assert(g.dataSync().every(Number.isFinite), `${enc.kind}: grad ${n}`);
+    }
+    // and the real row's output equals encoding it alone
+    const alone = enc.encode(params, {
+      inputs: Int32Array.from([0, 0, 1, 2, 3]),
+      batchSize: 1,
+      seqLen: 5,
+      posOffset: 0,
+    });
+    const both = tf.tidy(() => tf.slice(h, [1, 0, 0], [1, 5, 8]));
+    assertAlmostEquals(
+      maxAbsDiff(both.dataSync() as Float32Array, alone.dataSync() as Float32Array),
+      0,
+      1e-6,
+    );
+    tf.dispose([h, value, alone, both]);
+    tf.dispose(grads);
+    dispose(params);
+  }
+});
+
+Deno.test("losses ignore positions whose target is 0", () => {
+  const { enc, params } = tinySasrec(15);
+  perturbWeights(params, makeRng(16));
+  const h = enc.encode(params, BATCH);
+  const emb = params["item_emb"] as tf.Tensor2D;
+  // Only one real target: equals a hand computation of -log softmax at it.
+  const t = new Int32Array(15);
+  t[9] = 4; // row 1, last column
+  const ce = fullSoftmaxCE(h, emb, t).dataSync()[0];
+  const hv = tf.tidy(() => tf.slice(h, [1, 4, 0], [1, 1, 8]).dataSync());
+  const E = emb.arraySync() as number[][];
+  const logits = E.slice(1, NUM_ITEMS + 1).map((e) =>
+    e.reduce((s, x, i) => s + x * hv[i], 0)
+  );
+  const mx = Math.max(...logits);
+  const lse = mx + Math.log(logits.reduce((s, z) => s + Math.exp(z - mx), 0));
+  assertAlmostEquals(ce, lse - logits[3], 1e-4);
+  // BCE at that position: softplus(-pos) + softplus(neg)
+  const n = new Int32Array(15);
+  n[9] = 6;
+  const bce = bceOneNegative(h, emb, t, n).dataSync()[0];
+  const sp = (x: number) => Math.log1p(Math.exp(x));
+  assertAlmostEquals(bce, sp(-logits[3]) + sp(logits[5]), 1e-4);
+  // no real targets at all: 0, not NaN
+  assertEquals(fullSoftmaxCE(h, emb, new Int32Array(15)).dataSync()[0], 0);
+  h.dispose();
+  dispose(params);
+});
