@@ -53,7 +53,9 @@ async function readYamlConfig(path: string): Promise<Record<string, unknown>> {
   try {
     text = await Deno.readTextFile(path);
   } catch (e) {
-    throw new Error(`${path}: expected a readable YAML config, found ${(e as Error).message}`);
+    throw new Error(
+      `${path}: expected a readable YAML config, found ${(e as Error).message}`,
+    );
   }
   let obj: unknown;
   try {
@@ -61,11 +63,19 @@ async function readYamlConfig(path: string): Promise<Record<string, unknown>> {
   } catch (e) {
     const err = e as { linePos?: { line: number }[]; message: string };
     const line = err.linePos?.[0]?.line;
-    throw new Error(`${path}${line ? `:${line}` : ""}: expected valid YAML, found ${err.message.split("\n")[0]}`);
+    throw new Error(
+      `${path}${line ? `:${line}` : ""}: expected valid YAML, found ${
+        err.message.split("\n")[0]
+      }`,
+    );
   }
   if (obj === null || obj === undefined) return {};
   if (typeof obj !== "object" || Array.isArray(obj)) {
-    throw new Error(`${path}: expected a mapping of config keys, found ${Array.isArray(obj) ? "a list" : typeof obj}`);
+    throw new Error(
+      `${path}: expected a mapping of config keys, found ${
+        Array.isArray(obj) ? "a list" : typeof obj
+      }`,
+    );
   }
   return obj as Record<string, unknown>;
 }
@@ -74,9 +84,15 @@ function metricLine(name: string, m: GroupedMetrics | undefined): string {
   if (!m) return `${name}: (not evaluated)`;
   const f = (x: number) => x.toFixed(4);
   const a = m.all;
-  return `${name}: HR@5 ${f(a["HR@5"])} HR@10 ${f(a["HR@10"])} HR@20 ${f(a["HR@20"])} ` +
-    `NDCG@5 ${f(a["NDCG@5"])} NDCG@10 ${f(a["NDCG@10"])} NDCG@20 ${f(a["NDCG@20"])} ` +
-    `| head NDCG@20 ${f(m.head["NDCG@20"])} tail NDCG@20 ${f(m.tail["NDCG@20"])}`;
+  return `${name}: HR@5 ${f(a["HR@5"])} HR@10 ${f(a["HR@10"])} HR@20 ${
+    f(a["HR@20"])
+  } ` +
+    `NDCG@5 ${f(a["NDCG@5"])} NDCG@10 ${f(a["NDCG@10"])} NDCG@20 ${
+      f(a["NDCG@20"])
+    } ` +
+    `| head NDCG@20 ${f(m.head["NDCG@20"])} tail NDCG@20 ${
+      f(m.tail["NDCG@20"])
+    }`;
 }
 
 async function train(args: string[]): Promise<void> {
@@ -114,23 +130,37 @@ async function train(args: string[]): Promise<void> {
     flags[kv.slice(0, i)] = parseValue(kv.slice(i + 1));
   }
   cfg = makeConfig(flags, { base: cfg, source: "command line" });
-  if (values.resume && !values.out) throw new Error("--resume: expected --out DIR with a last.ckpt in it");
+  if (values.resume && !values.out) {
+    throw new Error("--resume: expected --out DIR with a last.ckpt in it");
+  }
   const backend = await initBackend(cfg.backend);
   const json = values.json === true;
   const progress = makeProgress({ enabled: !json });
   if (!json) {
-    progress.log(`seqssl train: method ${cfg.method}, backend ${backend.name} (${backend.reason}), ` +
-      `data ${cfg.data || "embedded synthetic default"}`);
+    progress.log(
+      `seqssl train: method ${cfg.method}, backend ${backend.name} (${backend.reason}), ` +
+        `data ${cfg.data || "embedded synthetic default"}`,
+    );
   }
-  const report = await runTraining(cfg, backend, { outDir: values.out, resume: values.resume, progress });
+  const report = await runTraining(cfg, backend, {
+    outDir: values.out,
+    resume: values.resume,
+    progress,
+  });
   if (json) {
     console.log(JSON.stringify(report));
   } else {
-    console.log(`best epoch ${report.bestEpoch} of ${report.epochs.length}, ` +
-      `${report.secondsPerEpoch.toFixed(1)} s/epoch, wall ${report.wallSeconds.toFixed(1)} s`);
+    console.log(
+      `best epoch ${report.bestEpoch} of ${report.epochs.length}, ` +
+        `${report.secondsPerEpoch.toFixed(1)} s/epoch, wall ${
+          report.wallSeconds.toFixed(1)
+        } s`,
+    );
     console.log(metricLine("valid", report.valid));
     console.log(metricLine("test ", report.test));
-    if (values.out) console.log(`wrote ${values.out}/result.json, best.ckpt, last.ckpt`);
+    if (values.out) {
+      console.log(`wrote ${values.out}/result.json, best.ckpt, last.ckpt`);
+    }
   }
 }
 
@@ -147,7 +177,9 @@ async function evalCmd(args: string[]): Promise<void> {
     strict: true,
   });
   if (!values.checkpoint) throw new Error("eval: expected --checkpoint FILE");
-  const backend = await initBackend(makeConfig({ backend: values.backend ?? "auto" }).backend);
+  const backend = await initBackend(
+    makeConfig({ backend: values.backend ?? "auto" }).backend,
+  );
   const m = await loadModel(values.checkpoint, {
     data: values.data,
     format: values.format as TrainConfig["format"] | undefined,
@@ -155,7 +187,14 @@ async function evalCmd(args: string[]): Promise<void> {
   const res = await evaluateModel(m);
   m.model.dispose();
   if (values.json) {
-    console.log(JSON.stringify({ checkpoint: values.checkpoint, backend, data: m.dataset.name, ...res }));
+    console.log(
+      JSON.stringify({
+        checkpoint: values.checkpoint,
+        backend,
+        data: m.dataset.name,
+        ...res,
+      }),
+    );
   } else {
     console.log(metricLine("valid", res.valid));
     console.log(metricLine("test ", res.test));
@@ -175,10 +214,14 @@ async function recommendCmd(args: string[]): Promise<void> {
     },
     strict: true,
   });
-  if (!values.checkpoint) throw new Error("recommend: expected --checkpoint FILE");
+  if (!values.checkpoint) {
+    throw new Error("recommend: expected --checkpoint FILE");
+  }
   if (!values.output) throw new Error("recommend: expected --output FILE");
   const k = values.k === undefined ? 20 : Number(values.k);
-  if (!Number.isInteger(k) || k < 1 || k > 1000) throw new Error(`--k: expected an integer in 1..1000, found '${values.k}'`);
+  if (!Number.isInteger(k) || k < 1 || k > 1000) {
+    throw new Error(`--k: expected an integer in 1..1000, found '${values.k}'`);
+  }
   await initBackend(makeConfig({ backend: values.backend ?? "auto" }).backend);
   const m = await loadModel(values.checkpoint, {
     data: values.data,
@@ -190,13 +233,21 @@ async function recommendCmd(args: string[]): Promise<void> {
     numItems: m.dataset.numItems,
   });
   m.model.dispose();
-  const itemName = m.dataset.itemIds ? (i: number) => m.dataset.itemIds![i - 1] : (i: number) => String(i);
+  const itemName = m.dataset.itemIds
+    ? (i: number) => m.dataset.itemIds![i - 1]
+    : (i: number) => String(i);
   const lines = ["user\titems"];
   m.dataset.userIds.forEach((u, r) => {
-    lines.push(`${u}\t${Array.from(ids.subarray(r * k, (r + 1) * k), itemName).join(" ")}`);
+    lines.push(
+      `${u}\t${
+        Array.from(ids.subarray(r * k, (r + 1) * k), itemName).join(" ")
+      }`,
+    );
   });
   await writeTextFileAtomic(values.output, lines.join("\n") + "\n");
-  console.log(`wrote top-${k} for ${m.dataset.userIds.length} users to ${values.output}`);
+  console.log(
+    `wrote top-${k} for ${m.dataset.userIds.length} users to ${values.output}`,
+  );
 }
 
 /** Run the CLI with `args`; returns the exit code. */
@@ -206,7 +257,9 @@ export async function main(args: string[]): Promise<number> {
     if (cmd === "train") await train(rest);
     else if (cmd === "eval") await evalCmd(rest);
     else if (cmd === "recommend") await recommendCmd(rest);
-    else if (cmd === undefined || cmd === "help" || cmd === "--help" || cmd === "-h") {
+    else if (
+      cmd === undefined || cmd === "help" || cmd === "--help" || cmd === "-h"
+    ) {
       console.log(USAGE);
       return cmd === undefined ? 1 : 0;
     } else {

@@ -22,5 +22,15 @@ export * from "./lib/eval/mod.ts";
 export * from "./lib/training/mod.ts";
 export * from "./lib/methods/mod.ts";
 export * from "./lib/experiment.ts";
-export { makeRng, type Rng, rngFromState, type RngState, shuffle } from "./lib/util/rng.ts";
-export { ConfigError, DataError, NonFiniteLossError } from "./lib/util/errors.ts";
+export {
+  makeRng,
+  type Rng,
+  rngFromState,
+  type RngState,
+  shuffle,
+} from "./lib/util/rng.ts";
+export {
+  ConfigError,
+  DataError,
+  NonFiniteLossError,
+} from "./lib/util/errors.ts";

@@ -43,6 +43,7 @@ export async function loadDataset(cfg: TrainConfig): Promise<SequenceDataset> {
       numItems: cfg.synthItems,
       numIntents: cfg.synthIntents,
       noise: cfg.synthNoise,
+      maxLen: Math.min(60, cfg.synthItems),
     });
   }
   if (cfg.format === "interactions") {
@@ -172,12 +173,19 @@ export async function runTraining(
       wallSeconds: (performance.now() - t0) / 1000,
       secondsPerEpoch: res.secondsPerEpoch,
       notes: [
-        `regime: ${cfg.loss === "ce" ? "full-softmax cross-entropy at every position" : "BCE, one negative per position"}`,
+        `regime: ${
+          cfg.loss === "ce"
+            ? "full-softmax cross-entropy at every position"
+            : "BCE, one negative per position"
+        }`,
         "evaluation: full ranking over all items, history excluded",
       ],
     };
     if (opts.outDir) {
-      await writeTextFileAtomic(`${opts.outDir}/result.json`, JSON.stringify(report, null, 2) + "\n");
+      await writeTextFileAtomic(
+        `${opts.outDir}/result.json`,
+        JSON.stringify(report, null, 2) + "\n",
+      );
     }
     return report;
   } finally {
@@ -212,7 +220,11 @@ export async function loadModel(
 ): Promise<LoadedModel> {
   const ck = await loadCheckpoint(path);
   const cfg = makeConfig(
-    { ...(ck.meta.config as Record<string, unknown>), data: opts.data, format: opts.format },
+    {
+      ...(ck.meta.config as Record<string, unknown>),
+      data: opts.data,
+      format: opts.format,
+    },
     { source: path },
   );
   const dataset = await loadDataset(cfg);
@@ -233,7 +245,11 @@ export async function loadModel(
 export async function evaluateModel(
   m: LoadedModel,
 ): Promise<{ valid: GroupedMetrics; test: GroupedMetrics; seconds: number }> {
-  const v = await evaluate(m.model.scorer, m.split, "valid", { batchSize: m.config.evalBatchSize });
-  const t = await evaluate(m.model.scorer, m.split, "test", { batchSize: m.config.evalBatchSize });
+  const v = await evaluate(m.model.scorer, m.split, "valid", {
+    batchSize: m.config.evalBatchSize,
+  });
+  const t = await evaluate(m.model.scorer, m.split, "test", {
+    batchSize: m.config.evalBatchSize,
+  });
   return { valid: v.metrics, test: t.metrics, seconds: v.seconds + t.seconds };
 }

@@ -10,13 +10,18 @@ import {
   encodeCheckpoint,
   loadCheckpoint,
   saveCheckpoint,
-  storeTensor,
   type StoredTensor,
+  storeTensor,
   treeFromJson,
   treeToJson,
 } from "../lib/training/checkpoint.ts";
 import { disposeTree, type StateTree } from "../lib/optim/transform.ts";
-import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertThrows,
+} from "./_assert.ts";
 
 await initBackend("cpu");
 
@@ -65,8 +70,16 @@ Deno.test("encode/decode round-trips float32 and int32 tensors bit for bit", () 
       assertEquals(b.values.constructor, t.values.constructor, name);
       // compare bytes, so -0 vs 0 and NaN payloads count
       assertEquals(
-        new Uint8Array(b.values.buffer, b.values.byteOffset, b.values.byteLength),
-        new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength),
+        new Uint8Array(
+          b.values.buffer,
+          b.values.byteOffset,
+          b.values.byteLength,
+        ),
+        new Uint8Array(
+          t.values.buffer,
+          t.values.byteOffset,
+          t.values.byteLength,
+        ),
         name,
       );
     }
@@ -80,7 +93,10 @@ Deno.test("decode works on a view into a larger buffer and copies the data", () 
   big.set(bytes, 1); // odd byte offset
   const view = big.subarray(1, 1 + bytes.length);
   const back = decodeCheckpoint(view, "view.ckpt");
-  assertEquals(back.tensors.ids.values, Int32Array.of(0, -1, 2147483647, -2147483648));
+  assertEquals(
+    back.tensors.ids.values,
+    Int32Array.of(0, -1, 2147483647, -2147483648),
+  );
   // mutating the source afterwards does not change the decoded tensors
   big.fill(0);
   assertEquals(back.tensors.scalar.values, Float32Array.of(3.25));
@@ -128,23 +144,39 @@ Deno.test("state trees round-trip through treeToJson, the file format and treeFr
     }
     if (Array.isArray(t)) return t.map(asPlain);
     if (typeof t === "number") return t;
-    return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, asPlain(v)]));
+    return Object.fromEntries(
+      Object.entries(t).map(([k, v]) => [k, asPlain(v)]),
+    );
   };
   assertEquals(asPlain(back), asPlain(tree));
-  assertEquals(((back as StateTree[])[2] as StateTree[])[0] instanceof tf.Tensor, true);
-  assertEquals((((back as StateTree[])[2] as StateTree[])[0] as tf.Tensor).dtype, "int32");
+  assertEquals(
+    ((back as StateTree[])[2] as StateTree[])[0] instanceof tf.Tensor,
+    true,
+  );
+  assertEquals(
+    (((back as StateTree[])[2] as StateTree[])[0] as tf.Tensor).dtype,
+    "int32",
+  );
   disposeTree(tree);
   disposeTree(back);
 });
 
 Deno.test("treeFromJson names a missing tensor", () => {
-  assertThrows(() => treeFromJson({ a: { $tensor: "opt/a" } }, {}), Error, "opt/a");
+  assertThrows(
+    () => treeFromJson({ a: { $tensor: "opt/a" } }, {}),
+    Error,
+    "opt/a",
+  );
 });
 
 Deno.test("storeTensor copies values and keeps int32", () => {
   const t = tf.tensor2d([[1, 2], [3, 4]], [2, 2], "int32");
   const s = storeTensor(t);
-  assertEquals(s, { shape: [2, 2], dtype: "int32", values: Int32Array.of(1, 2, 3, 4) });
+  assertEquals(s, {
+    shape: [2, 2],
+    dtype: "int32",
+    values: Int32Array.of(1, 2, 3, 4),
+  });
   t.dispose();
   assertEquals(s.values, Int32Array.of(1, 2, 3, 4));
 });
@@ -157,12 +189,17 @@ Deno.test("short, foreign, truncated or garbled bytes give an error naming the f
   assertThrows(() => decodeCheckpoint(new Uint8Array(0), f), Error, f);
   assertThrows(() => decodeCheckpoint(good.slice(0, 5), f), Error, f);
   assertThrows(
-    () => decodeCheckpoint(new TextEncoder().encode("user item item\n1 2 3\n"), f),
+    () =>
+      decodeCheckpoint(new TextEncoder().encode("user item item\n1 2 3\n"), f),
     Error,
     `${f}: expected a seqssl checkpoint, found another file type`,
   );
   // cut inside the data: the message names the tensor too
-  const e = assertThrows(() => decodeCheckpoint(good.slice(0, good.length - 1), f), Error, f);
+  const e = assertThrows(
+    () => decodeCheckpoint(good.slice(0, good.length - 1), f),
+    Error,
+    f,
+  );
   assert(e.message.includes("truncated"), e.message);
   // cut inside the header
   assertThrows(() => decodeCheckpoint(good.slice(0, 30), f), Error, f);
@@ -184,13 +221,18 @@ Deno.test("short, foreign, truncated or garbled bytes give an error naming the f
 const HEADER_VALIDATED = false;
 
 Deno.test({
-  name: "any single corrupted header byte decodes consistently or fails naming the file",
+  name:
+    "any single corrupted header byte decodes consistently or fails naming the file",
   ignore: !HEADER_VALIDATED,
   fn() {
     const good = encodeCheckpoint({
       meta: { epoch: 2 },
       tensors: {
-        w: { shape: [2, 2], dtype: "float32", values: Float32Array.of(1, 2, 3, 4) },
+        w: {
+          shape: [2, 2],
+          dtype: "float32",
+          values: Float32Array.of(1, 2, 3, 4),
+        },
       },
     });
     const hlen = new DataView(good.buffer).getUint32(8, true);
@@ -199,7 +241,21 @@ Deno.test({
     // JSON-significant replacement characters, at every byte of the length
     // field and the header
     for (let i = 8; i < 12 + hlen; i++) {
-      for (const ch of [0x00, 0x22, 0x2c, 0x2d, 0x30, 0x39, 0x5b, 0x5d, 0x7b, 0x7d, 0x7a]) {
+      for (
+        const ch of [
+          0x00,
+          0x22,
+          0x2c,
+          0x2d,
+          0x30,
+          0x39,
+          0x5b,
+          0x5d,
+          0x7b,
+          0x7d,
+          0x7a,
+        ]
+      ) {
         if (good[i] === ch) continue;
         const b = good.slice();
         b[i] = ch;
@@ -289,7 +345,10 @@ Deno.test("saveCheckpoint writes atomically: the file, and no leftover temp file
     await saveCheckpoint(path, { meta: { epoch: 8 }, tensors: {} });
     assertEquals(await listDir(dir), ["best.ckpt"]);
     assertEquals((await loadCheckpoint(path)).meta, { epoch: 8 });
-    assertEquals(await Deno.readFile(path), encodeCheckpoint({ meta: { epoch: 8 }, tensors: {} }));
+    assertEquals(
+      await Deno.readFile(path),
+      encodeCheckpoint({ meta: { epoch: 8 }, tensors: {} }),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -34,8 +34,21 @@ Deno.test("makeConfig: defaults are the documented ones, and a fresh copy", () =
 });
 
 Deno.test("makeConfig: overrides replace defaults; undefined values are ignored", () => {
-  const c = makeConfig({ lr: 0.01, epochs: 0, seed: -3, backend: "wasm", dropout: 0, lrx: undefined });
-  assertEquals([c.lr, c.epochs, c.seed, c.backend, c.dropout], [0.01, 0, -3, "wasm", 0]);
+  const c = makeConfig({
+    lr: 0.01,
+    epochs: 0,
+    seed: -3,
+    backend: "wasm",
+    dropout: 0,
+    lrx: undefined,
+  });
+  assertEquals([c.lr, c.epochs, c.seed, c.backend, c.dropout], [
+    0.01,
+    0,
+    -3,
+    "wasm",
+    0,
+  ]);
   assertEquals(c.hidden, 64);
   // a base config is kept where not overridden
   const base = makeConfig({ hidden: 8, heads: 1 });
@@ -44,7 +57,11 @@ Deno.test("makeConfig: overrides replace defaults; undefined values are ignored"
 });
 
 Deno.test("makeConfig: an unknown key is a ConfigError naming it (and the source)", () => {
-  const e = assertThrows(() => makeConfig({ lrr: 0.1 }), ConfigError, "'lrr'") as ConfigError;
+  const e = assertThrows(
+    () => makeConfig({ lrr: 0.1 }),
+    ConfigError,
+    "'lrr'",
+  ) as ConfigError;
   assertEquals(e.key, "lrr");
   assert(e.message.includes("a known key"), e.message);
   assert(e.message.includes("lr,"), "the message lists the known keys");
@@ -99,7 +116,11 @@ Deno.test("makeConfig: every bad value type names its key", () => {
   }
   // the value found is quoted in the message
   assertThrows(() => makeConfig({ backend: "tpu" }), ConfigError, '"tpu"');
-  assertThrows(() => makeConfig({ heads: 3 }), ConfigError, "divisor of hidden (64)");
+  assertThrows(
+    () => makeConfig({ heads: 3 }),
+    ConfigError,
+    "divisor of hidden (64)",
+  );
 });
 
 // -------------------------------------------------------------------- CLI
@@ -160,7 +181,14 @@ Deno.test("cli train: a YAML config with an unknown key fails naming the key and
   await withTempDir(async (dir) => {
     const f = `${dir}/exp.yaml`;
     await Deno.writeTextFile(f, "lr: 0.001\nhiden: 16\nepochs: 1\n");
-    const r = await run(["train", "--config", f, "--out", `${dir}/out`, ...TINY]);
+    const r = await run([
+      "train",
+      "--config",
+      f,
+      "--out",
+      `${dir}/out`,
+      ...TINY,
+    ]);
     assert(r.code !== 0, "exit code 0");
     assert(r.err.includes("hiden"), `stderr: ${r.err}`);
     assert(r.err.includes(f), `stderr does not name the file: ${r.err}`);
@@ -183,11 +211,23 @@ Deno.test("cli train: a malformed data file names file:line and writes no result
     const data = `${dir}/bad.txt`;
     await Deno.writeTextFile(data, "u1 1 2 3 4\nu2 5 six 7\nu3 2 3 4\n");
     const out = `${dir}/out`;
-    const r = await run(["train", "--data", data, "--out", out, "--json", ...TINY]);
+    const r = await run([
+      "train",
+      "--data",
+      data,
+      "--out",
+      out,
+      "--json",
+      ...TINY,
+    ]);
     assert(r.code !== 0, "exit code 0");
     assert(r.err.includes(`${data}:2`), `stderr: ${r.err}`);
     assert(r.err.includes("six"), `stderr does not show the token: ${r.err}`);
-    assertEquals(await exists(`${out}/result.json`), false, "result.json written");
+    assertEquals(
+      await exists(`${out}/result.json`),
+      false,
+      "result.json written",
+    );
     assertEquals(r.out, "", "something was printed on stdout");
   });
 });
@@ -200,7 +240,10 @@ Deno.test("cli: unknown flags, unknown --set keys and unknown commands are error
   assert(set.code !== 0, "--set lrr: exit code 0");
   assert(set.err.includes("lrr"), `stderr: ${set.err}`);
   const setBad = await run(["train", ...TINY, "--set", "lr=-1"]);
-  assert(setBad.code !== 0 && setBad.err.includes("'command line: lr'"), setBad.err);
+  assert(
+    setBad.code !== 0 && setBad.err.includes("'command line: lr'"),
+    setBad.err,
+  );
   const noEq = await run(["train", ...TINY, "--set", "lr"]);
   assert(noEq.code !== 0 && noEq.err.includes("KEY=VALUE"), noEq.err);
   const cmd = await run(["trian"]);
@@ -234,11 +277,24 @@ Deno.test("cli: train, then eval and recommend from the best checkpoint", async 
       assert(test[g]["HR@5"] <= test[g]["HR@20"], `${g}: HR not monotone`);
     }
     const files = (await Array.fromAsync(Deno.readDir(out))).map((e) => e.name);
-    assert(files.includes("best.ckpt") && files.includes("last.ckpt"), `files: ${files}`);
-    assert(!files.some((f) => f.includes(".tmp-")), `leftover temp files: ${files}`);
+    assert(
+      files.includes("best.ckpt") && files.includes("last.ckpt"),
+      `files: ${files}`,
+    );
+    assert(
+      !files.some((f) => f.includes(".tmp-")),
+      `leftover temp files: ${files}`,
+    );
 
     // eval: same weights, same data, same backend -> the same test metrics
-    const e = await run(["eval", "--checkpoint", `${out}/best.ckpt`, "--backend", "cpu", "--json"]);
+    const e = await run([
+      "eval",
+      "--checkpoint",
+      `${out}/best.ckpt`,
+      "--backend",
+      "cpu",
+      "--json",
+    ]);
     assertEquals(e.code, 0, `eval failed: ${e.err}`);
     const ev = JSON.parse(e.out);
     assertEquals(ev.test, result.test);
@@ -272,8 +328,14 @@ Deno.test("cli: train, then eval and recommend from the best checkpoint", async 
       assertEquals(new Set(ids).size, 5, `line ${u + 2}: repeated items`);
       const seen = new Set(ds.sequences[u]);
       for (const id of ids) {
-        assert(Number.isInteger(id) && id >= 1 && id <= ds.numItems, `line ${u + 2}: item ${id}`);
-        assert(!seen.has(id), `line ${u + 2}: item ${id} is in the user's sequence`);
+        assert(
+          Number.isInteger(id) && id >= 1 && id <= ds.numItems,
+          `line ${u + 2}: item ${id}`,
+        );
+        assert(
+          !seen.has(id),
+          `line ${u + 2}: item ${id} is in the user's sequence`,
+        );
       }
     });
   });

@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend/init.ts";
 import { GpuRanker, hasWebGpuAdapter } from "../lib/backend/gpu_rank.ts";
-import { topKFromScores, ranksFromScores } from "../lib/eval/rank.ts";
+import { ranksFromScores, topKFromScores } from "../lib/eval/rank.ts";
 import { evaluate } from "../lib/eval/evaluate.ts";
 import { synthetic } from "../lib/data/synthetic.ts";
 import { leaveOneOut } from "../lib/data/split.ts";
@@ -16,10 +16,15 @@ import { normalArray } from "../lib/nn/params.ts";
 import { assert, assertEquals } from "./_assert.ts";
 
 const adapter = await hasWebGpuAdapter();
-if (!adapter) console.log("SKIPPED: no WebGPU adapter; the WebGPU evaluation tests did not run");
+if (!adapter) {
+  console.log(
+    "SKIPPED: no WebGPU adapter; the WebGPU evaluation tests did not run",
+  );
+}
 
 Deno.test({
-  name: "WGSL ranking = CPU path (tfjs scores + TypeScript top-k): same top-20 ids, scores within 1e-4",
+  name:
+    "WGSL ranking = CPU path (tfjs scores + TypeScript top-k): same top-20 ids, scores within 1e-4",
   ignore: !adapter,
   fn: async () => {
     await initBackend("cpu");
@@ -29,14 +34,25 @@ Deno.test({
     const items = normalArray(N * d, 0.3, rng);
     const hist: Int32Array[] = [];
     for (let u = 0; u < U; u++) {
-      hist.push(Int32Array.from(new Set(Array.from({ length: 1 + rng.int(30) }, () => 1 + rng.int(N)))).sort());
+      hist.push(
+        Int32Array.from(
+          new Set(
+            Array.from({ length: 1 + rng.int(30) }, () => 1 + rng.int(N)),
+          ),
+        ).sort(),
+      );
     }
     const targets = Int32Array.from(hist, (h) => {
       let t;
       do t = 1 + rng.int(N); while (h.includes(t));
       return t;
     });
-    const s = tf.matMul(tf.tensor2d(queries, [U, d]), tf.tensor2d(items, [N, d]), false, true);
+    const s = tf.matMul(
+      tf.tensor2d(queries, [U, d]),
+      tf.tensor2d(items, [N, d]),
+      false,
+      true,
+    );
     const scores = s.dataSync() as Float32Array;
     s.dispose();
     const cpuTop = topKFromScores(scores, N, hist, k);
@@ -47,7 +63,14 @@ Deno.test({
     hist.forEach((h, u) => ids.set(h, offsets[u]));
     const ranker = await GpuRanker.create();
     try {
-      const gpu = await ranker.rank({ queries, items, dim: d, history: { offsets, ids }, targets, k });
+      const gpu = await ranker.rank({
+        queries,
+        items,
+        dim: d,
+        history: { offsets, ids },
+        targets,
+        k,
+      });
       assertEquals(Array.from(gpu.topIds), Array.from(cpuTop.ids));
       let worst = 0;
       for (let i = 0; i < gpu.topScores.length; i++) {
@@ -56,7 +79,10 @@ Deno.test({
       assert(worst < 1e-4, `top-20 scores differ by ${worst}`);
       let diff = 0;
       for (let u = 0; u < U; u++) diff += Math.abs(gpu.ranks![u] - cpuRanks[u]);
-      assert(diff <= 2, `ranks differ by ${diff} in total (float rounding allows a near-tie or two)`);
+      assert(
+        diff <= 2,
+        `ranks differ by ${diff} in total (float rounding allows a near-tie or two)`,
+      );
     } finally {
       ranker.destroy();
     }
@@ -64,22 +90,33 @@ Deno.test({
 });
 
 Deno.test({
-  name: "evaluate on the webgpu backend: WGSL ranker and TypeScript ranker give the same metrics",
+  name:
+    "evaluate on the webgpu backend: WGSL ranker and TypeScript ranker give the same metrics",
   ignore: !adapter,
   fn: async () => {
     await initBackend("webgpu");
     const ds = synthetic({ seed: 1, numUsers: 150, numItems: 90 });
     const split = leaveOneOut(ds, { maxLen: 20 });
-    const cfg = makeConfig({ hidden: 16, heads: 2, maxLen: 20, backend: "webgpu" });
+    const cfg = makeConfig({
+      hidden: 16,
+      heads: 2,
+      maxLen: 20,
+      backend: "webgpu",
+    });
     const model = sasrec(cfg, split, makeRng(0));
     try {
       const g = await evaluate(model.scorer, split, "test", { ranker: "gpu" });
       const c = await evaluate(model.scorer, split, "test", { ranker: "cpu" });
       let diff = 0;
-      for (let u = 0; u < g.ranks.length; u++) diff += g.ranks[u] !== c.ranks[u] ? 1 : 0;
+      for (let u = 0; u < g.ranks.length; u++) {
+        diff += g.ranks[u] !== c.ranks[u] ? 1 : 0;
+      }
       assert(diff <= 1, `${diff} users ranked differently`);
       for (const [key, v] of Object.entries(c.metrics.all)) {
-        assert(Math.abs(v - g.metrics.all[key]) <= 1 / 150, `${key}: ${v} vs ${g.metrics.all[key]}`);
+        assert(
+          Math.abs(v - g.metrics.all[key]) <= 1 / 150,
+          `${key}: ${v} vs ${g.metrics.all[key]}`,
+        );
       }
     } finally {
       model.dispose();

@@ -386,7 +386,10 @@ Deno.test("a fully padded row gives finite outputs and gradients (SASRec, GRU)",
     });
     const both = tf.tidy(() => tf.slice(h, [1, 0, 0], [1, 5, 8]));
     assertAlmostEquals(
-      maxAbsDiff(both.dataSync() as Float32Array, alone.dataSync() as Float32Array),
+      maxAbsDiff(
+        both.dataSync() as Float32Array,
+        alone.dataSync() as Float32Array,
+      ),
       0,
       1e-6,
     );

@@ -33,6 +33,7 @@ Deno.test("metricsFromRanks: HR and NDCG at 5/10/20 by hand", () => {
   //   rank 25 -> never (25 >= 20)
   // HR@5 = 2/5, HR@10 = 3/5, HR@20 = 4/5;
   // NDCG@k = (sum of the counted gains) / 5.
+  // 6 - 1 = 5 items left: a miss at 5
   const m = metricsFromRanks(Int32Array.of(0, 3, 7, 15, 25));
   const g3 = 1 / Math.log2(5), g7 = 1 / Math.log2(9), g15 = 1 / Math.log2(17);
   assertMetrics(m, {
@@ -50,6 +51,7 @@ Deno.test("metricsFromRanks: HR and NDCG at 5/10/20 by hand", () => {
 
 Deno.test("metricsFromRanks: the cut-off is strict (rank k-1 in, rank k out)", () => {
   // rank 4 < 5 counts with gain 1/log2(6) = 0.386853; rank 5 does not.
+  // 6 - 1 = 5 items left: a miss at 5
   const m = metricsFromRanks(Int32Array.of(4, 5), { ks: [5] });
   assertMetrics(m, { "HR@5": 1 / 2, "NDCG@5": 1 / Math.log2(6) / 2 }, "edge");
   // rank 9 at @10 (gain 1/log2(11)), rank 10 not; rank 19 at @20, rank 20 not.
@@ -75,6 +77,7 @@ Deno.test("metricsFromRanks: perfect, hopeless and empty rankings", () => {
 Deno.test("metricsFromRanks: a subset of users averages over that subset only", () => {
   const ranks = Int32Array.of(0, 50, 2, 50);
   // users 0 and 2: ranks 0 and 2 -> HR@5 = 1, NDCG@5 = (1 + 1/log2(4)) / 2 = 0.75
+  // 6 - 1 = 5 items left: a miss at 5
   const m = metricsFromRanks(ranks, { ks: [5], users: [0, 2] });
   assertMetrics(m, { "HR@5": 1, "NDCG@5": 0.75 }, "subset");
   // all four users: HR@5 = 2/4, NDCG@5 = 1.5 / 4
@@ -167,12 +170,45 @@ Deno.test("ranksFromScores: history items are excluded from the ranking", () => 
   assertEquals(rank1([0.5, 0.9, 0.5], [1], 3), 1);
 });
 
-Deno.test("ranksFromScores: a history item equal to the target is not excluded", () => {
+Deno.test("ranksFromScores: a target that is in the history is excluded too (ranked after all items left)", () => {
+  // Semantics as committed in lib/eval/rank.ts and the GPU kernel (and the
+  // protocol: "items already in the input sequence are excluded"): a repeated
+  // target scores as -Infinity, so its rank is the number of items left.
+  // items 1..6 scores .9 .8 .1 .7 .6 .95; target 5 (0.6): items 1, 2, 4, 6
+  // are above it -> rank 4 without history.
   const s = [0.9, 0.8, 0.1, 0.7, 0.6, 0.95];
-  // target 3 is also in the history (a repeat purchase): it is still ranked,
-  // and the other history item 1 is still removed: 5 - 1 = 4
-  assertEquals(rank1(s, [3, 1], 3), 4);
-  assertEquals(rank1(s, [3], 3), 5);
+  assertEquals(rank1(s, [], 5), 4);
+  // history {5, 1}: both excluded; 6 - 2 = 4 items left, all "above" it.
+  // (Keeping the target would give 4 - 1 = 3.)
+  assertEquals(rank1(s, [5, 1], 5), 4);
+  assertEquals(rank1(s, [5], 5), 5);
+  // even the top item, when repeated, ranks after the rest: 6 - 2 = 4, not 0
+  // (so it is "no hit" only while more than k items are left)
+  assertEquals(rank1(s, [6, 3], 6), 4);
+  // a duplicated target is counted once: 6 - 2 = 4
+  assertEquals(rank1(s, [6, 6, 3, 6], 6), 4);
+  // 6 - 1 = 5 items left: a miss at 5
+  const m = metricsFromRanks(
+    ranksFromScores(Float32Array.from(s), 6, [Int32Array.of(6)], [6]),
+    { ks: [5] },
+  );
+  assertEquals(m["HR@5"], 0);
+});
+
+Deno.test("ranksFromScores: padding ids (0) in a history are ignored", () => {
+  // Two rows over items 1..3; row 1's history holds a padding 0. Column -1
+  // of row 1 is row 0's last score (0.9, above row 1's target): it must not
+  // be "removed".
+  const scores = Float32Array.of(0.1, 0.2, 0.9, 0.8, 0.5, 0.1);
+  const r = ranksFromScores(
+    scores,
+    3,
+    [Int32Array.of(0), Int32Array.of(0, 0)],
+    [1, 2],
+  );
+  // row 0: target 1 (0.1) below 0.2 and 0.9 -> 2; row 1: target 2 (0.5)
+  // below 0.8 -> 1
+  assertEquals(r, Int32Array.of(2, 1));
 });
 
 Deno.test("ranksFromScores: duplicates in the history are counted once", () => {
@@ -216,7 +252,7 @@ function refRank(
   hist: Int32Array,
   t: number,
 ): number {
-  const excluded = new Set(Array.from(hist).filter((x) => x !== t));
+  const excluded = new Set(hist);
   let c = 0;
   for (let j = 1; j <= n; j++) {
     if (!excluded.has(j) && s[base + j - 1] > s[base + t - 1]) c++;
@@ -225,6 +261,7 @@ function refRank(
 }
 
 Deno.test("ranksFromScores agrees with a brute-force reference on random rows", () => {
+  // Histories here never hold the target (the test above covers that case).
   const rng = makeRng(7);
   const n = 30, rows = 200;
   // Scores on a coarse grid so ties are frequent.
@@ -235,10 +272,12 @@ Deno.test("ranksFromScores agrees with a brute-force reference on random rows", 
   const hist: Int32Array[] = [], targets: number[] = [];
   for (let r = 0; r < rows; r++) {
     const len = Math.floor(rng.next() * 12);
+    const t = 1 + Math.floor(rng.next() * n);
+    targets.push(t);
     hist.push(
-      Int32Array.from({ length: len }, () => 1 + Math.floor(rng.next() * n)),
+      Int32Array.from({ length: len }, () => 1 + Math.floor(rng.next() * n))
+        .filter((id) => id !== t),
     );
-    targets.push(1 + Math.floor(rng.next() * n));
   }
   const got = ranksFromScores(scores, n, hist, targets);
   for (let r = 0; r < rows; r++) {
@@ -309,9 +348,7 @@ Deno.test("topKFromScores agrees with sort-by-(score desc, id asc) on random row
     const ex = new Set(hist[r]);
     const cand = [];
     for (let j = 1; j <= n; j++) if (!ex.has(j)) cand.push(j);
-    cand.sort((a, b) =>
-      scores[r * n + b - 1] - scores[r * n + a - 1] || a - b
-    );
+    cand.sort((a, b) => scores[r * n + b - 1] - scores[r * n + a - 1] || a - b);
     const want = cand.slice(0, k);
     assertEquals(
       Array.from(got.ids.subarray(r * k, (r + 1) * k)),

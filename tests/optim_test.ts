@@ -296,10 +296,14 @@ Deno.test("jointStepper: Adam through the stepper matches the float64 reference"
   // stepper must differentiate at the current weights each step).
   const w = tf.variable(tf.tensor1d([1, -0.5]));
   const k = tf.tensor1d([1, 3]);
-  const st = jointStepper<null>((p) => {
-    const t = tf.tidy(() => tf.sum(tf.mul(tf.square(p.w), k)) as tf.Scalar);
-    return { total: t, terms: {} };
-  }, adam(0.05), ["w"]);
+  const st = jointStepper<null>(
+    (p) => {
+      const t = tf.tidy(() => tf.sum(tf.mul(tf.square(p.w), k)) as tf.Scalar);
+      return { total: t, terms: {} };
+    },
+    adam(0.05),
+    ["w"],
+  );
   let state = st.init({ w });
   const ref = new RefAdam(2, 0.05);
   let p = [1, -0.5];

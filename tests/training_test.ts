@@ -12,7 +12,12 @@ import { popularityRanks } from "../lib/eval/popular.ts";
 import { assert, assertEquals } from "./_assert.ts";
 
 const backend = await initBackend("wasm");
-const dataset = synthetic({ seed: 3, numUsers: 500, numItems: 120, numIntents: 6 });
+const dataset = synthetic({
+  seed: 3,
+  numUsers: 500,
+  numItems: 120,
+  numIntents: 6,
+});
 const base = makeConfig({
   backend: "wasm",
   hidden: 32,
@@ -34,9 +39,19 @@ Deno.test("SASRec learns the planted structure: test HR@10 far above most-popula
   const split = leaveOneOut(dataset, { maxLen: cfg.maxLen });
   const pop = metricsFromRanks(popularityRanks(split, "test"));
   const hr = report.test!.all["HR@10"];
-  console.log(`  SASRec test HR@10 ${hr.toFixed(4)} vs most-popular ${pop["HR@10"].toFixed(4)}`);
-  assert(hr > 2 * pop["HR@10"], `HR@10 ${hr} is not twice most-popular's ${pop["HR@10"]}`);
-  assert(hr > pop["HR@10"] + 0.15, `HR@10 ${hr} is not 0.15 above most-popular's ${pop["HR@10"]}`);
+  console.log(
+    `  SASRec test HR@10 ${hr.toFixed(4)} vs most-popular ${
+      pop["HR@10"].toFixed(4)
+    }`,
+  );
+  assert(
+    hr > 2 * pop["HR@10"],
+    `HR@10 ${hr} is not twice most-popular's ${pop["HR@10"]}`,
+  );
+  assert(
+    hr > pop["HR@10"] + 0.15,
+    `HR@10 ${hr} is not 0.15 above most-popular's ${pop["HR@10"]}`,
+  );
 });
 
 Deno.test("same seed, same backend, same data -> same numbers; another seed differs", async () => {
@@ -44,25 +59,46 @@ Deno.test("same seed, same backend, same data -> same numbers; another seed diff
   const b = await runTraining(base, backend, { dataset });
   assertEquals(a.epochs.map((e) => e.loss), b.epochs.map((e) => e.loss));
   assertEquals(a.test, b.test);
-  const c = await runTraining(makeConfig({ seed: 12 }, { base }), backend, { dataset });
-  assert(c.epochs[0].loss.total !== a.epochs[0].loss.total, "a different seed gave the same loss");
+  const c = await runTraining(makeConfig({ seed: 12 }, { base }), backend, {
+    dataset,
+  });
+  assert(
+    c.epochs[0].loss.total !== a.epochs[0].loss.total,
+    "a different seed gave the same loss",
+  );
 });
 
 Deno.test("resume after an interruption ends with the same metrics as an unbroken run", async () => {
   const dirA = await Deno.makeTempDir();
   const dirB = await Deno.makeTempDir();
   try {
-    const unbroken = await runTraining(base, backend, { dataset, outDir: dirA });
-    const cut = await runTraining(base, backend, { dataset, outDir: dirB, stopAfterEpochs: 1 });
+    const unbroken = await runTraining(base, backend, {
+      dataset,
+      outDir: dirA,
+    });
+    const cut = await runTraining(base, backend, {
+      dataset,
+      outDir: dirB,
+      stopAfterEpochs: 1,
+    });
     assertEquals(cut.finished, false);
     assertEquals(cut.epochs.length, 1);
-    const resumed = await runTraining(base, backend, { dataset, outDir: dirB, resume: true });
+    const resumed = await runTraining(base, backend, {
+      dataset,
+      outDir: dirB,
+      resume: true,
+    });
     assertEquals(resumed.finished, true);
-    assertEquals(resumed.epochs.map((e) => e.loss), unbroken.epochs.map((e) => e.loss));
+    assertEquals(
+      resumed.epochs.map((e) => e.loss),
+      unbroken.epochs.map((e) => e.loss),
+    );
     assertEquals(resumed.test, unbroken.test);
     assertEquals(resumed.bestEpoch, unbroken.bestEpoch);
     // Nothing half-written is left behind.
-    for await (const f of Deno.readDir(dirB)) assert(!f.name.includes(".tmp-"), `leftover ${f.name}`);
+    for await (const f of Deno.readDir(dirB)) {
+      assert(!f.name.includes(".tmp-"), `leftover ${f.name}`);
+    }
   } finally {
     await Deno.remove(dirA, { recursive: true });
     await Deno.remove(dirB, { recursive: true });

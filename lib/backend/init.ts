@@ -66,10 +66,16 @@ export async function probeWebGpu(): Promise<AdapterProbe | undefined> {
   }
   if (!adapter) return undefined;
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
-  const description = [info.vendor, info.architecture, info.device, info.description]
+  const description = [
+    info.vendor,
+    info.architecture,
+    info.device,
+    info.description,
+  ]
     .filter((s) => s && s.length > 0).join(" ");
   const fallback = info.isFallbackAdapter === true ||
-    (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+    (adapter as GPUAdapter & { isFallbackAdapter?: boolean })
+        .isFallbackAdapter === true;
   const software = fallback ||
     /llvmpipe|lavapipe|swiftshader|software/i.test(description);
   return { description, software };
@@ -94,7 +100,9 @@ export async function initBackend(
 ): Promise<BackendInfo> {
   if (!BACKEND_NAMES.includes(requested)) {
     throw new Error(
-      `backend: expected one of ${BACKEND_NAMES.join(", ")}, found '${requested}'`,
+      `backend: expected one of ${
+        BACKEND_NAMES.join(", ")
+      }, found '${requested}'`,
     );
   }
   if (!banner) {

@@ -52,7 +52,11 @@ let gpuRanker: { device: unknown; ranker: GpuRanker } | undefined;
 /** The ranker on the tfjs WebGPU backend's device, compiled once. */
 async function sharedGpuRanker(): Promise<GpuRanker> {
   const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
-  if (!device) throw new Error("ranker 'gpu': expected the tfjs webgpu backend to be active");
+  if (!device) {
+    throw new Error(
+      "ranker 'gpu': expected the tfjs webgpu backend to be active",
+    );
+  }
   if (gpuRanker?.device !== device) {
     gpuRanker = { device, ranker: await GpuRanker.create(device) };
   }
@@ -83,7 +87,9 @@ async function gpuRanks(
     row += batch.batchSize;
   }
   const offsets = new Int32Array(total + 1);
-  for (let i = 0; i < total; i++) offsets[i + 1] = offsets[i] + hist[order[i]].length;
+  for (let i = 0; i < total; i++) {
+    offsets[i + 1] = offsets[i] + hist[order[i]].length;
+  }
   const ids = new Int32Array(offsets[total]);
   for (let i = 0; i < total; i++) ids.set(hist[order[i]], offsets[i]);
   const ranker = await sharedGpuRanker();
@@ -121,9 +127,12 @@ export async function evaluate(
   const targets = which === "valid" ? split.validTarget : split.testTarget;
   const hist = which === "valid" ? split.validHistory : split.testHistory;
   const numUsers = inputs.length;
-  const users = opts.users ?? Int32Array.from({ length: numUsers }, (_, i) => i);
+  const users = opts.users ??
+    Int32Array.from({ length: numUsers }, (_, i) => i);
   // Sort by input length so batches trim their padding.
-  const order = Array.from(users).sort((a, b) => inputs[a].length - inputs[b].length || a - b);
+  const order = Array.from(users).sort((a, b) =>
+    inputs[a].length - inputs[b].length || a - b
+  );
   const batches = evalBatches(inputs, Int32Array.from(order), {
     batchSize: opts.batchSize ?? 512,
     maxLen: split.maxLen,
@@ -138,7 +147,9 @@ export async function evaluate(
     const itemsT = tf.tidy(() => tf.transpose(scorer.items()));
     try {
       for (const batch of batches) {
-        const scoresT = tf.tidy(() => tf.matMul(scorer.represent(batch), itemsT));
+        const scoresT = tf.tidy(() =>
+          tf.matMul(scorer.represent(batch), itemsT)
+        );
         const scores = (await scoresT.data()) as Float32Array;
         scoresT.dispose();
         const bu = batch.users;
@@ -156,7 +167,9 @@ export async function evaluate(
   }
   const sel = opts.users ? Array.from(opts.users) : undefined;
   const selRanks = sel ? Int32Array.from(sel, (u) => ranks[u]) : ranks;
-  const selHead = sel ? Uint8Array.from(sel, (u) => split.isHead[u]) : split.isHead;
+  const selHead = sel
+    ? Uint8Array.from(sel, (u) => split.isHead[u])
+    : split.isHead;
   return {
     ranks,
     metrics: groupedMetrics(selRanks, selHead, { ks: opts.ks ?? DEFAULT_KS }),

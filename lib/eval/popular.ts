@@ -24,10 +24,15 @@ import { ranksFromScores } from "./rank.ts";
  * if (r[0] !== 0) throw new Error(); // items 1, 2 are history; 3 is the only one left
  * ```
  */
-export function popularityRanks(split: SplitDataset, which: "valid" | "test"): Int32Array {
+export function popularityRanks(
+  split: SplitDataset,
+  which: "valid" | "test",
+): Int32Array {
   const N = split.numItems;
   const counts = new Float64Array(N);
-  for (const s of split.train) for (let i = 0; i < s.length; i++) counts[s[i] - 1]++;
+  for (const s of split.train) {
+    for (let i = 0; i < s.length; i++) counts[s[i] - 1]++;
+  }
   // Tiny id-based tie-break so equal counts do not all tie with the target.
   for (let j = 0; j < N; j++) counts[j] += (N - j) * 1e-7;
   const hist = which === "valid" ? split.validHistory : split.testHistory;

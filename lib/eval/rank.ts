@@ -50,7 +50,9 @@ export function ranksFromScores(
       if (id === target) targetExcluded = true;
       else if (scores[base + id - 1] > t) count--;
     }
-    for (let i = 0; i < h.length; i++) if (h[i] >= 1 && h[i] <= numItems) seen[h[i]] = 0;
+    for (let i = 0; i < h.length; i++) {
+      if (h[i] >= 1 && h[i] <= numItems) seen[h[i]] = 0;
+    }
     out[r] = targetExcluded ? numItems - excluded : count;
   }
   return out;

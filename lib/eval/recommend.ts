@@ -30,11 +30,21 @@ export function recommend(
     .sort((a, b) => sequences[a].length - sequences[b].length || a - b);
   const itemsT = tf.tidy(() => tf.transpose(scorer.items()));
   try {
-    for (const batch of evalBatches(sequences, order, { batchSize: opts.batchSize ?? 512, maxLen: opts.maxLen })) {
+    for (
+      const batch of evalBatches(sequences, order, {
+        batchSize: opts.batchSize ?? 512,
+        maxLen: opts.maxLen,
+      })
+    ) {
       const s = tf.tidy(() => tf.matMul(scorer.represent(batch), itemsT));
       const vals = s.dataSync() as Float32Array;
       s.dispose();
-      const top = topKFromScores(vals, numItems, Array.from(batch.users, (u) => sequences[u]), k);
+      const top = topKFromScores(
+        vals,
+        numItems,
+        Array.from(batch.users, (u) => sequences[u]),
+        k,
+      );
       batch.users.forEach((u, i) => {
         ids.set(top.ids.subarray(i * k, (i + 1) * k), u * k);
         scores.set(top.scores.subarray(i * k, (i + 1) * k), u * k);

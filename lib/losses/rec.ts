@@ -36,14 +36,20 @@ export const logSumExpRows: (x: tf.Tensor2D) => tf.Tensor1D = tf.customGrad(
   ((x: tf.Tensor2D, save: (t: tf.Tensor[]) => void): any => {
     const value = tf.tidy(() => {
       const m = tf.max(x, 1, true);
-      return tf.add(tf.reshape(m, [-1]), tf.log(tf.sum(tf.exp(tf.sub(x, m)), 1)));
+      return tf.add(
+        tf.reshape(m, [-1]),
+        tf.log(tf.sum(tf.exp(tf.sub(x, m)), 1)),
+      );
     });
     save([x, value]);
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, v] = saved;
-        return tf.mul(tf.expandDims(dy, 1), tf.exp(tf.sub(xs, tf.expandDims(v, 1))));
+        return tf.mul(
+          tf.expandDims(dy, 1),
+          tf.exp(tf.sub(xs, tf.expandDims(v, 1))),
+        );
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0],
@@ -115,8 +121,20 @@ export function bceOneNegative(
     const pos = realPositions(targets);
     if (pos.length === 0) return tf.scalar(0);
     const h = tf.gather(tf.reshape(hidden, [-1, d]), tf.tensor1d(pos, "int32"));
-    const p = tf.sum(tf.mul(h, tf.gather(itemEmb, tf.tensor1d(pos.map((i) => targets[i]), "int32"))), 1);
-    const n = tf.sum(tf.mul(h, tf.gather(itemEmb, tf.tensor1d(pos.map((i) => negatives[i]), "int32"))), 1);
+    const p = tf.sum(
+      tf.mul(
+        h,
+        tf.gather(itemEmb, tf.tensor1d(pos.map((i) => targets[i]), "int32")),
+      ),
+      1,
+    );
+    const n = tf.sum(
+      tf.mul(
+        h,
+        tf.gather(itemEmb, tf.tensor1d(pos.map((i) => negatives[i]), "int32")),
+      ),
+      1,
+    );
     // -log sigmoid(p) = softplus(-p); -log(1 - sigmoid(n)) = softplus(n)
     return tf.mean(tf.add(tf.softplus(tf.neg(p)), tf.softplus(n))) as tf.Scalar;
   });
@@ -151,8 +169,13 @@ export function lastPosition(hidden: tf.Tensor3D): tf.Tensor2D {
  * if (z.shape.join() !== "2,20") throw new Error();
  * ```
  */
-export function flattenPositions(hidden: tf.Tensor3D, maxLen: number): tf.Tensor2D {
+export function flattenPositions(
+  hidden: tf.Tensor3D,
+  maxLen: number,
+): tf.Tensor2D {
   const [B, L, d] = hidden.shape;
-  const padded = L < maxLen ? tf.pad(hidden, [[0, 0], [maxLen - L, 0], [0, 0]]) : hidden;
+  const padded = L < maxLen
+    ? tf.pad(hidden, [[0, 0], [maxLen - L, 0], [0, 0]])
+    : hidden;
   return tf.reshape(padded, [B, maxLen * d]);
 }

@@ -14,7 +14,11 @@ export { buildEncoder, lastPositionScorer, recLoss, sasrec } from "./sasrec.ts";
 export type { RecBatch } from "./sasrec.ts";
 
 /** Builds a model for a method. */
-export type MethodBuilder = (cfg: TrainConfig, split: SplitDataset, rng: Rng) => Model;
+export type MethodBuilder = (
+  cfg: TrainConfig,
+  split: SplitDataset,
+  rng: Rng,
+) => Model;
 
 /** Every method by name (the CLI's `--method`). */
 export const METHOD_BUILDERS: Record<string, MethodBuilder> = { sasrec };
@@ -27,11 +31,17 @@ export const METHOD_BUILDERS: Record<string, MethodBuilder> = { sasrec };
  * const model = buildModel(cfg, split, makeRng(cfg.seed));
  * ```
  */
-export function buildModel(cfg: TrainConfig, split: SplitDataset, rng: Rng): Model {
+export function buildModel(
+  cfg: TrainConfig,
+  split: SplitDataset,
+  rng: Rng,
+): Model {
   const b = METHOD_BUILDERS[cfg.method];
   if (!b) {
     throw new Error(
-      `method: expected one of ${Object.keys(METHOD_BUILDERS).join(", ")}, found '${cfg.method}'`,
+      `method: expected one of ${
+        Object.keys(METHOD_BUILDERS).join(", ")
+      }, found '${cfg.method}'`,
     );
   }
   return b(cfg, split, rng);

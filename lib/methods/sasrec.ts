@@ -39,7 +39,12 @@ export function buildEncoder(
   rng: Rng,
 ): Encoder {
   return cfg.encoder === "gru"
-    ? initGru(params, { numItems, hidden: cfg.hidden, maxLen: cfg.maxLen, dropout: cfg.dropout }, rng)
+    ? initGru(params, {
+      numItems,
+      hidden: cfg.hidden,
+      maxLen: cfg.maxLen,
+      dropout: cfg.dropout,
+    }, rng)
     : initSasrec(params, {
       numItems,
       hidden: cfg.hidden,
@@ -73,7 +78,9 @@ export function recLoss(
 ): tf.Scalar {
   const emb = params["item_emb"] as unknown as tf.Tensor2D;
   if (regime === "bce") {
-    if (!batch.negatives) throw new Error("recLoss: the BCE regime needs batch.negatives");
+    if (!batch.negatives) {
+      throw new Error("recLoss: the BCE regime needs batch.negatives");
+    }
     return bceOneNegative(hidden, emb, batch.targets, batch.negatives);
   }
   return fullSoftmaxCE(hidden, emb, batch.targets);
@@ -88,10 +95,20 @@ export function recLoss(
  * const scorer = lastPositionScorer(encoder, params);
  * ```
  */
-export function lastPositionScorer(encoder: Encoder, params: Params): Model["scorer"] {
+export function lastPositionScorer(
+  encoder: Encoder,
+  params: Params,
+): Model["scorer"] {
   return {
-    represent: (input) => tf.tidy(() => lastPosition(encoder.encode(params, input))),
-    items: () => tf.tidy(() => tf.slice(params["item_emb"], [1, 0], [encoder.numItems, encoder.hidden]) as tf.Tensor2D),
+    represent: (input) =>
+      tf.tidy(() => lastPosition(encoder.encode(params, input))),
+    items: () =>
+      tf.tidy(() =>
+        tf.slice(params["item_emb"], [1, 0], [
+          encoder.numItems,
+          encoder.hidden,
+        ]) as tf.Tensor2D
+      ),
   };
 }
 
@@ -113,7 +130,11 @@ export function sasrec(cfg: TrainConfig, split: SplitDataset, rng: Rng): Model {
     h.dispose();
     return { total: rec, terms: { rec } };
   };
-  const stepper = jointStepper(loss, adam(cfg.lr, { weightDecay: cfg.weightDecay }), Object.keys(params));
+  const stepper = jointStepper(
+    loss,
+    adam(cfg.lr, { weightDecay: cfg.weightDecay }),
+    Object.keys(params),
+  );
   const model: Model = {
     method: "sasrec",
     encoder,

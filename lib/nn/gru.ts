@@ -9,7 +9,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Encoder, EncodeOptions, SeqInput } from "./encoder.ts";
+import type { EncodeOptions, Encoder, SeqInput } from "./encoder.ts";
 import type { Params } from "./params.ts";
 import { constVar, normalVar } from "./params.ts";
 import { dropout } from "./layers.ts";
@@ -47,7 +47,12 @@ export function initGru(params: Params, cfg: GruConfig, rng: Rng): Encoder {
   const rate = cfg.dropout ?? 0.3;
   const maxLen = cfg.maxLen ?? 50;
   if (!params["item_emb"]) {
-    params["item_emb"] = normalVar([cfg.numItems + 2, d], 0.02, rng, "item_emb");
+    params["item_emb"] = normalVar(
+      [cfg.numItems + 2, d],
+      0.02,
+      rng,
+      "item_emb",
+    );
   }
   const std = 1 / Math.sqrt(d);
   params[`${p}.wx`] = normalVar([d, 3 * d], std, rng, `${p}.wx`);
@@ -74,11 +79,19 @@ function gruEncode(
   const { batchSize: B, seqLen: L } = input;
   return tf.tidy(() => {
     const ids = tf.tensor2d(input.inputs, [B, L], "int32");
-    let e = tf.reshape(tf.gather(params["item_emb"], tf.reshape(ids, [-1])), [B, L, d]);
+    let e = tf.reshape(tf.gather(params["item_emb"], tf.reshape(ids, [-1])), [
+      B,
+      L,
+      d,
+    ]);
     e = dropout(e, opts.dropout ?? rate, opts.rng);
     // Input projections for all steps at once: [B, L, 3d].
     const gx = tf.add(
-      tf.reshape(tf.matMul(tf.reshape(e, [B * L, d]), params[`${p}.wx`]), [B, L, 3 * d]),
+      tf.reshape(tf.matMul(tf.reshape(e, [B * L, d]), params[`${p}.wx`]), [
+        B,
+        L,
+        3 * d,
+      ]),
       params[`${p}.bx`],
     );
     const real = tf.cast(tf.notEqual(ids, 0), "float32");

@@ -53,7 +53,11 @@ export function normalVar(
   name: string,
 ): tf.Variable {
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.variable(tf.tensor(normalArray(n, std, rng), shape), true, uniq(name));
+  return tf.variable(
+    tf.tensor(normalArray(n, std, rng), shape),
+    true,
+    uniq(name),
+  );
 }
 
 /**

@@ -12,10 +12,17 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Encoder, EncodeOptions, SeqInput } from "./encoder.ts";
+import type { EncodeOptions, Encoder, SeqInput } from "./encoder.ts";
 import type { Params } from "./params.ts";
 import { normalVar } from "./params.ts";
-import { dense, dropout, gelu, initDense, initLayerNorm, layerNorm } from "./layers.ts";
+import {
+  dense,
+  dropout,
+  gelu,
+  initDense,
+  initLayerNorm,
+  layerNorm,
+} from "./layers.ts";
 import type { Rng } from "../util/rng.ts";
 
 /** SASRec hyper-parameters. */
@@ -67,15 +74,24 @@ export function initSasrec(
   const attnRate = cfg.attnDropout ?? rate;
   const p = cfg.prefix ?? "enc";
   if (d % heads !== 0) {
-    throw new Error(`sasrec: hidden (${d}) must be divisible by heads (${heads})`);
+    throw new Error(
+      `sasrec: hidden (${d}) must be divisible by heads (${heads})`,
+    );
   }
   if (!params["item_emb"]) {
-    params["item_emb"] = normalVar([cfg.numItems + 2, d], 0.02, rng, "item_emb");
+    params["item_emb"] = normalVar(
+      [cfg.numItems + 2, d],
+      0.02,
+      rng,
+      "item_emb",
+    );
   }
   params[`${p}.pos_emb`] = normalVar([maxLen, d], 0.02, rng, `${p}.pos_emb`);
   initLayerNorm(params, `${p}.ln_in`, d);
   for (let l = 0; l < layers; l++) {
-    for (const m of ["q", "k", "v", "o"]) initDense(params, `${p}.${l}.${m}`, d, d, rng);
+    for (const m of ["q", "k", "v", "o"]) {
+      initDense(params, `${p}.${l}.${m}`, d, d, rng);
+    }
     initLayerNorm(params, `${p}.${l}.ln_attn`, d);
     initDense(params, `${p}.${l}.ffn1`, d, 4 * d, rng);
     initDense(params, `${p}.${l}.ffn2`, 4 * d, d, rng);
@@ -87,7 +103,12 @@ export function initSasrec(
     numItems: cfg.numItems,
     maxLen,
     encode: (prm, input, opts) =>
-      sasrecEncode(prm, input, { d, layers, heads, rate, attnRate, prefix: p }, opts),
+      sasrecEncode(
+        prm,
+        input,
+        { d, layers, heads, rate, attnRate, prefix: p },
+        opts,
+      ),
   };
 }
 
@@ -145,12 +166,23 @@ function sasrecEncode(
   const attnRate = opts.dropout ?? s.attnRate;
   return tf.tidy(() => {
     const ids = tf.tensor2d(input.inputs, [B, L], "int32");
-    const itemE = tf.reshape(tf.gather(params["item_emb"], tf.reshape(ids, [-1])), [B, L, d]);
+    const itemE = tf.reshape(
+      tf.gather(params["item_emb"], tf.reshape(ids, [-1])),
+      [B, L, d],
+    );
     const posE = tf.slice(params[`${p}.pos_emb`], [posOffset, 0], [L, d]);
-    let x = dropout(layerNorm(params, `${p}.ln_in`, tf.add(itemE, posE)), rate, rng);
+    let x = dropout(
+      layerNorm(params, `${p}.ln_in`, tf.add(itemE, posE)),
+      rate,
+      rng,
+    );
     const mask = attentionMask(input.inputs, B, L);
     const split = (t: tf.Tensor) =>
-      tf.reshape(tf.transpose(tf.reshape(t, [B, L, H, dh]), [0, 2, 1, 3]), [B * H, L, dh]);
+      tf.reshape(tf.transpose(tf.reshape(t, [B, L, H, dh]), [0, 2, 1, 3]), [
+        B * H,
+        L,
+        dh,
+      ]);
     for (let l = 0; l < s.layers; l++) {
       const q = split(dense(params, `${p}.${l}.q`, x));
       const k = split(dense(params, `${p}.${l}.k`, x));
@@ -160,15 +192,26 @@ function sasrecEncode(
       let probs = tf.softmax(scores);
       probs = dropout(probs, attnRate, rng);
       const ctx = tf.matMul(tf.reshape(probs, [B * H, L, L]), v);
-      const merged = tf.reshape(tf.transpose(tf.reshape(ctx, [B, H, L, dh]), [0, 2, 1, 3]), [
-        B,
-        L,
-        d,
-      ]);
+      const merged = tf.reshape(
+        tf.transpose(tf.reshape(ctx, [B, H, L, dh]), [0, 2, 1, 3]),
+        [
+          B,
+          L,
+          d,
+        ],
+      );
       const attnOut = dropout(dense(params, `${p}.${l}.o`, merged), rate, rng);
       const a = layerNorm(params, `${p}.${l}.ln_attn`, tf.add(x, attnOut));
-      const f = dense(params, `${p}.${l}.ffn2`, gelu(dense(params, `${p}.${l}.ffn1`, a)));
-      x = layerNorm(params, `${p}.${l}.ln_ffn`, tf.add(a, dropout(f, rate, rng)));
+      const f = dense(
+        params,
+        `${p}.${l}.ffn2`,
+        gelu(dense(params, `${p}.${l}.ffn1`, a)),
+      );
+      x = layerNorm(
+        params,
+        `${p}.${l}.ln_ffn`,
+        tf.add(a, dropout(f, rate, rng)),
+      );
     }
     return x as tf.Tensor3D;
   });

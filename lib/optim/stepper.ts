@@ -12,7 +12,11 @@ import * as tf from "@tensorflow/tfjs";
 import type { Params } from "../nn/params.ts";
 import type { Rng } from "../util/rng.ts";
 import { NonFiniteLossError } from "../util/errors.ts";
-import type { GradientTransformation, StateTree, TensorMap } from "./transform.ts";
+import type {
+  GradientTransformation,
+  StateTree,
+  TensorMap,
+} from "./transform.ts";
 import { applyUpdates, disposeTree } from "./transform.ts";
 
 /** What a loss function returns: the total and its named parts. */
@@ -78,7 +82,9 @@ export function gradients<B>(
   const { value, grads } = tf.variableGrads(() => {
     const out = loss(params, batch, rng);
     kept = {};
-    for (const [k, t] of Object.entries(out.terms)) kept[k] = tf.keep(tf.clone(t));
+    for (const [k, t] of Object.entries(out.terms)) {
+      kept[k] = tf.keep(tf.clone(t));
+    }
     return out.total;
   }, vars);
   const terms: Record<string, number> = { total: value.dataSync()[0] };
@@ -130,7 +136,11 @@ export function jointStepper<B>(
     init: (params) => tx.init(subset(params, trainable)),
     step: (params, optState, batch, rng) => {
       const { grads, terms } = gradients(loss, params, batch, rng, trainable);
-      const [updates, next] = tx.update(grads, optState, subset(params, trainable));
+      const [updates, next] = tx.update(
+        grads,
+        optState,
+        subset(params, trainable),
+      );
       disposeTree(grads);
       disposeTree(optState);
       applyUpdates(params, updates);

@@ -16,14 +16,20 @@ import type { Params } from "../nn/params.ts";
 export type TensorMap = Record<string, tf.Tensor>;
 
 /** A tree of tensors and numbers: any optimiser state. */
-export type StateTree = tf.Tensor | number | StateTree[] | { [k: string]: StateTree };
+export type StateTree = tf.Tensor | number | StateTree[] | {
+  [k: string]: StateTree;
+};
 
 /** An optimiser piece. `update` consumes neither its inputs nor old state. */
 export interface GradientTransformation {
   /** The initial state for these parameters. */
   init(params: Params): StateTree;
   /** New updates and new state; the caller disposes the old state. */
-  update(grads: TensorMap, state: StateTree, params: Params): [TensorMap, StateTree];
+  update(
+    grads: TensorMap,
+    state: StateTree,
+    params: Params,
+  ): [TensorMap, StateTree];
 }
 
 /**
@@ -40,7 +46,10 @@ export interface GradientTransformation {
 export function scale(factor: number): GradientTransformation {
   return {
     init: () => 0,
-    update: (grads, state) => [mapTensors(grads, (g) => tf.mul(g, factor)), state],
+    update: (
+      grads,
+      state,
+    ) => [mapTensors(grads, (g) => tf.mul(g, factor)), state],
   };
 }
 
@@ -114,7 +123,10 @@ export function addDecayedWeights(rate: number): GradientTransformation {
   return {
     init: () => 0,
     update: (grads, state, params) => [
-      mapTensors(grads, (g, k) => rate === 0 ? tf.clone(g) : tf.add(g, tf.mul(params[k], rate))),
+      mapTensors(
+        grads,
+        (g, k) => rate === 0 ? tf.clone(g) : tf.add(g, tf.mul(params[k], rate)),
+      ),
       state,
     ],
   };
@@ -158,7 +170,9 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation {
  * const adamLike = chain(scaleByAdam(), scale(-1e-3));
  * ```
  */
-export function chain(...txs: GradientTransformation[]): GradientTransformation {
+export function chain(
+  ...txs: GradientTransformation[]
+): GradientTransformation {
   return {
     init: (params) => txs.map((t) => t.init(params)),
     update: (grads, state, params) => {
@@ -232,7 +246,9 @@ export function applyUpdates(params: Params, updates: TensorMap): void {
 export function disposeTree(tree: StateTree | TensorMap): void {
   if (tree instanceof tf.Tensor) tree.dispose();
   else if (Array.isArray(tree)) tree.forEach(disposeTree);
-  else if (tree && typeof tree === "object") Object.values(tree).forEach(disposeTree);
+  else if (tree && typeof tree === "object") {
+    Object.values(tree).forEach(disposeTree);
+  }
 }
 
 function mapTensors<T extends tf.Tensor>(

@@ -47,13 +47,20 @@ export interface Checkpoint {
  * ```
  */
 export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array {
-  const entries: { name: string; shape: number[]; dtype: string; offset: number }[] = [];
+  const entries: {
+    name: string;
+    shape: number[];
+    dtype: string;
+    offset: number;
+  }[] = [];
   let offset = 0;
   for (const [name, t] of Object.entries(ckpt.tensors)) {
     entries.push({ name, shape: t.shape, dtype: t.dtype, offset });
     offset += t.values.byteLength;
   }
-  const header = new TextEncoder().encode(JSON.stringify({ meta: ckpt.meta, tensors: entries }));
+  const header = new TextEncoder().encode(
+    JSON.stringify({ meta: ckpt.meta, tensors: entries }),
+  );
   // Pad the header so tensor data is 4-byte aligned.
   const pad = (4 - ((MAGIC.length + 4 + header.length) % 4)) % 4;
   const start = MAGIC.length + 4 + header.length + pad;
@@ -63,7 +70,10 @@ export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array {
   out.set(header, MAGIC.length + 4);
   out.fill(0x20, MAGIC.length + 4 + header.length, start);
   for (const [i, t] of Object.values(ckpt.tensors).entries()) {
-    out.set(new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength), start + entries[i].offset);
+    out.set(
+      new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength),
+      start + entries[i].offset,
+    );
   }
   return out;
 }
@@ -80,15 +90,26 @@ export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array {
  * ```
  */
 export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
-  const bad = (what: string) => new Error(`${file}: expected a seqssl checkpoint, found ${what}`);
+  const bad = (what: string) =>
+    new Error(`${file}: expected a seqssl checkpoint, found ${what}`);
   if (bytes.length < MAGIC.length + 4) throw bad(`${bytes.length} bytes`);
-  for (let i = 0; i < MAGIC.length; i++) if (bytes[i] !== MAGIC[i]) throw bad("another file type");
-  const hlen = new DataView(bytes.buffer, bytes.byteOffset).getUint32(MAGIC.length, true);
+  for (let i = 0; i < MAGIC.length; i++) {
+    if (bytes[i] !== MAGIC[i]) throw bad("another file type");
+  }
+  const hlen = new DataView(bytes.buffer, bytes.byteOffset).getUint32(
+    MAGIC.length,
+    true,
+  );
   const start = MAGIC.length + 4 + hlen;
   if (start > bytes.length) throw bad("a truncated header");
-  let header: { meta: Record<string, unknown>; tensors: { name: string; shape: number[]; dtype: string; offset: number }[] };
+  let header: {
+    meta: Record<string, unknown>;
+    tensors: { name: string; shape: number[]; dtype: string; offset: number }[];
+  };
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(MAGIC.length + 4, start)));
+    header = JSON.parse(
+      new TextDecoder().decode(bytes.subarray(MAGIC.length + 4, start)),
+    );
   } catch {
     throw bad("an unreadable header");
   }
@@ -96,12 +117,16 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
   for (const e of header.tensors) {
     const n = e.shape.reduce((a, b) => a * b, 1);
     const at = start + e.offset;
-    if (at + 4 * n > bytes.length) throw bad(`truncated data for tensor '${e.name}'`);
+    if (at + 4 * n > bytes.length) {
+      throw bad(`truncated data for tensor '${e.name}'`);
+    }
     const copy = bytes.slice(at, at + 4 * n).buffer;
     tensors[e.name] = {
       shape: e.shape,
       dtype: e.dtype === "int32" ? "int32" : "float32",
-      values: e.dtype === "int32" ? new Int32Array(copy) : new Float32Array(copy),
+      values: e.dtype === "int32"
+        ? new Int32Array(copy)
+        : new Float32Array(copy),
     };
   }
   return { meta: header.meta, tensors };
@@ -116,7 +141,10 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
  * await saveCheckpoint("out/last.ckpt", { meta: {}, tensors: {} });
  * ```
  */
-export async function saveCheckpoint(path: string, ckpt: Checkpoint): Promise<void> {
+export async function saveCheckpoint(
+  path: string,
+  ckpt: Checkpoint,
+): Promise<void> {
   await writeFileAtomic(path, encodeCheckpoint(ckpt));
 }
 
@@ -134,7 +162,11 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   try {
     bytes = await Deno.readFile(path);
   } catch (e) {
-    throw new Error(`${path}: expected a readable checkpoint file, found ${(e as Error).message}`);
+    throw new Error(
+      `${path}: expected a readable checkpoint file, found ${
+        (e as Error).message
+      }`,
+    );
   }
   return decodeCheckpoint(bytes, path);
 }
@@ -155,7 +187,9 @@ export function storeTensor(t: tf.Tensor): StoredTensor {
   return {
     shape: t.shape.slice(),
     dtype,
-    values: dtype === "int32" ? Int32Array.from(values) : Float32Array.from(values),
+    values: dtype === "int32"
+      ? Int32Array.from(values)
+      : Float32Array.from(values),
   };
 }
 
@@ -182,10 +216,14 @@ export function treeToJson(
     tensors[prefix] = storeTensor(tree);
     return { $tensor: prefix };
   }
-  if (Array.isArray(tree)) return tree.map((t, i) => treeToJson(t, `${prefix}/${i}`, tensors));
+  if (Array.isArray(tree)) {
+    return tree.map((t, i) => treeToJson(t, `${prefix}/${i}`, tensors));
+  }
   if (typeof tree === "number") return tree;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(tree)) out[k] = treeToJson(v, `${prefix}/${k}`, tensors);
+  for (const [k, v] of Object.entries(tree)) {
+    out[k] = treeToJson(v, `${prefix}/${k}`, tensors);
+  }
   return out;
 }
 
@@ -200,7 +238,10 @@ export function treeToJson(
  * });
  * ```
  */
-export function treeFromJson(json: unknown, tensors: Record<string, StoredTensor>): StateTree {
+export function treeFromJson(
+  json: unknown,
+  tensors: Record<string, StoredTensor>,
+): StateTree {
   if (typeof json === "number") return json;
   if (Array.isArray(json)) return json.map((j) => treeFromJson(j, tensors));
   const obj = json as Record<string, unknown>;

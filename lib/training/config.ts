@@ -100,18 +100,25 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
 
 type Check = (v: unknown) => string | null; // null = ok, else what was expected
 
-const posInt: Check = (v) => Number.isInteger(v) && (v as number) > 0 ? null : "a positive integer";
+const posInt: Check = (v) =>
+  Number.isInteger(v) && (v as number) > 0 ? null : "a positive integer";
 const nonNegInt: Check = (v) =>
   Number.isInteger(v) && (v as number) >= 0 ? null : "a non-negative integer";
 const posNum: Check = (v) =>
-  typeof v === "number" && Number.isFinite(v) && v > 0 ? null : "a positive number";
+  typeof v === "number" && Number.isFinite(v) && v > 0
+    ? null
+    : "a positive number";
 const nonNeg: Check = (v) =>
-  typeof v === "number" && Number.isFinite(v) && v >= 0 ? null : "a non-negative number";
+  typeof v === "number" && Number.isFinite(v) && v >= 0
+    ? null
+    : "a non-negative number";
 const rate: Check = (v) =>
   typeof v === "number" && v >= 0 && v < 1 ? null : "a number in [0, 1)";
 const str: Check = (v) => typeof v === "string" ? null : "a string";
 const oneOf = (...xs: string[]): Check => (v) =>
-  xs.includes(v as string) ? null : `one of ${xs.map((x) => `'${x}'`).join(", ")}`;
+  xs.includes(v as string)
+    ? null
+    : `one of ${xs.map((x) => `'${x}'`).join(", ")}`;
 const int: Check = (v) => Number.isInteger(v) ? null : "an integer";
 
 /** Method names the CLI accepts; later issues register more. */
@@ -172,7 +179,11 @@ export function makeConfig(
     if (v === undefined) continue;
     if (!(k in CHECKS)) {
       const known = Object.keys(CHECKS).join(", ");
-      throw new ConfigError(`${where}${k}`, `a known key (${known})`, "an unknown key");
+      throw new ConfigError(
+        `${where}${k}`,
+        `a known key (${known})`,
+        "an unknown key",
+      );
     }
     const bad = CHECKS[k as keyof TrainConfig](v);
     if (bad) throw new ConfigError(`${where}${k}`, bad, JSON.stringify(v));
@@ -180,7 +191,11 @@ export function makeConfig(
   }
   const c = cfg as unknown as TrainConfig;
   if (c.hidden % c.heads !== 0) {
-    throw new ConfigError(`${where}heads`, `a divisor of hidden (${c.hidden})`, String(c.heads));
+    throw new ConfigError(
+      `${where}heads`,
+      `a divisor of hidden (${c.hidden})`,
+      String(c.heads),
+    );
   }
   return c;
 }

@@ -11,16 +11,16 @@ import { trainBatches } from "../data/batch.ts";
 import { evaluate } from "../eval/evaluate.ts";
 import type { GroupedMetrics, Metrics } from "../eval/metrics.ts";
 import { NonFiniteLossError } from "../util/errors.ts";
-import { type Progress, makeProgress } from "../util/progress.ts";
-import { type Rng, type RngState, rngFromState } from "../util/rng.ts";
+import { makeProgress, type Progress } from "../util/progress.ts";
+import { type Rng, rngFromState, type RngState } from "../util/rng.ts";
 import type { TrainConfig } from "./config.ts";
 import type { Model } from "./model.ts";
 import {
   type Checkpoint,
   loadCheckpoint,
   saveCheckpoint,
-  storeTensor,
   type StoredTensor,
+  storeTensor,
   treeFromJson,
   treeToJson,
 } from "./checkpoint.ts";
@@ -92,16 +92,25 @@ interface LoopState {
 /** A fingerprint that a resumed run checks it is on the same data. */
 function fingerprint(split: SplitDataset): string {
   let h = 0;
-  for (const s of split.train) for (let i = 0; i < s.length; i++) h = (h * 31 + s[i]) | 0;
+  for (const s of split.train) {
+    for (let i = 0; i < s.length; i++) h = (h * 31 + s[i]) | 0;
+  }
   return `${split.name}:${split.train.length}:${split.numItems}:${h}`;
 }
 
-function modelTensors(model: Model, withOpt: boolean): { tensors: Record<string, StoredTensor>; opt: unknown } {
+function modelTensors(
+  model: Model,
+  withOpt: boolean,
+): { tensors: Record<string, StoredTensor>; opt: unknown } {
   const tensors: Record<string, StoredTensor> = {};
-  for (const [k, v] of Object.entries(model.params)) tensors[`p/${k}`] = storeTensor(v);
+  for (const [k, v] of Object.entries(model.params)) {
+    tensors[`p/${k}`] = storeTensor(v);
+  }
   const opt: Record<string, unknown> = {};
   if (withOpt) {
-    for (const [g, s] of Object.entries(model.optStates)) opt[g] = treeToJson(s, `opt/${g}`, tensors);
+    for (const [g, s] of Object.entries(model.optStates)) {
+      opt[g] = treeToJson(s, `opt/${g}`, tensors);
+    }
   }
   return { tensors, opt };
 }
@@ -121,14 +130,19 @@ export function restoreParams(
 ): void {
   for (const [k, v] of Object.entries(model.params)) {
     const s = tensors[`p/${k}`];
-    if (!s) throw new Error(`${file}: expected parameter '${k}', found none (another model?)`);
+    if (!s) {
+      throw new Error(
+        `${file}: expected parameter '${k}', found none (another model?)`,
+      );
+    }
     if (s.shape.join() !== v.shape.join()) {
-      throw new Error(`${file}: expected parameter '${k}' of shape [${v.shape}], found [${s.shape}]`);
+      throw new Error(
+        `${file}: expected parameter '${k}' of shape [${v.shape}], found [${s.shape}]`,
+      );
     }
     v.assign(tfTensor(s));
   }
 }
-
 
 function tfTensor(s: StoredTensor): tf.Tensor {
   return tf.tensor(s.values, s.shape, s.dtype);
@@ -176,10 +190,14 @@ export async function fit(
       config: TrainConfig;
     };
     if (meta.fingerprint !== fp) {
-      throw new Error(`${last}: expected a checkpoint of this data (${fp}), found one of ${meta.fingerprint}`);
+      throw new Error(
+        `${last}: expected a checkpoint of this data (${fp}), found one of ${meta.fingerprint}`,
+      );
     }
     if (meta.config.method !== cfg.method) {
-      throw new Error(`${last}: expected a checkpoint of method '${cfg.method}', found '${meta.config.method}'`);
+      throw new Error(
+        `${last}: expected a checkpoint of method '${cfg.method}', found '${meta.config.method}'`,
+      );
     }
     restoreParams(model, ck.tensors, last);
     for (const [g, j] of Object.entries(meta.opt)) {
@@ -194,11 +212,17 @@ export async function fit(
   const finished = () => st.stoppedEarly || st.epoch >= cfg.epochs;
   let ran = 0;
   while (!finished()) {
-    if (opts.stopAfterEpochs !== undefined && ran >= opts.stopAfterEpochs) break;
+    if (opts.stopAfterEpochs !== undefined && ran >= opts.stopAfterEpochs) {
+      break;
+    }
     const epoch = st.epoch + 1;
     await model.onEpochStart?.(epoch, split, rng);
     const te = performance.now();
-    const batches = trainBatches(split, { batchSize: cfg.batchSize, rng, maxLen: cfg.maxLen });
+    const batches = trainBatches(split, {
+      batchSize: cfg.batchSize,
+      rng,
+      maxLen: cfg.maxLen,
+    });
     const sums: Record<string, number> = {};
     let nb = 0;
     for (const batch of batches) {
@@ -218,13 +242,17 @@ export async function fit(
     }
     const rec: EpochRecord = {
       epoch,
-      loss: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, nb)])),
+      loss: Object.fromEntries(
+        Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, nb)]),
+      ),
       trainSeconds: (performance.now() - te) / 1000,
     };
     st.epoch = epoch;
     let improved = false;
     if (epoch % cfg.evalEvery === 0 || epoch === cfg.epochs) {
-      const v = await evaluate(model.scorer, split, "valid", { batchSize: cfg.evalBatchSize });
+      const v = await evaluate(model.scorer, split, "valid", {
+        batchSize: cfg.evalBatchSize,
+      });
       rec.valid = v.metrics.all;
       rec.evalSeconds = v.seconds;
       const score = v.metrics.all[SELECT];
@@ -233,7 +261,9 @@ export async function fit(
         st.bestScore = score;
         st.bestEpoch = epoch;
         st.bestValid = v.metrics;
-        st.test = (await evaluate(model.scorer, split, "test", { batchSize: cfg.evalBatchSize })).metrics;
+        st.test = (await evaluate(model.scorer, split, "test", {
+          batchSize: cfg.evalBatchSize,
+        })).metrics;
         st.badEvals = 0;
       } else {
         st.badEvals++;
@@ -242,9 +272,13 @@ export async function fit(
     }
     st.history.push(rec);
     progress.log(
-      `epoch ${epoch} loss ${rec.loss.total.toFixed(4)} (${rec.trainSeconds.toFixed(1)}s)` +
+      `epoch ${epoch} loss ${rec.loss.total.toFixed(4)} (${
+        rec.trainSeconds.toFixed(1)
+      }s)` +
         (rec.valid
-          ? ` valid HR@20 ${rec.valid["HR@20"].toFixed(4)} NDCG@20 ${rec.valid["NDCG@20"].toFixed(4)}` +
+          ? ` valid HR@20 ${rec.valid["HR@20"].toFixed(4)} NDCG@20 ${
+            rec.valid["NDCG@20"].toFixed(4)
+          }` +
             (improved ? " *" : "")
           : ""),
     );
@@ -252,14 +286,28 @@ export async function fit(
     if (best && improved) {
       const { tensors } = modelTensors(model, false);
       await saveCheckpoint(best, {
-        meta: { kind: "best", config: cfg, epoch, valid: st.bestValid, test: st.test, fingerprint: fp },
+        meta: {
+          kind: "best",
+          config: cfg,
+          epoch,
+          valid: st.bestValid,
+          test: st.test,
+          fingerprint: fp,
+        },
         tensors,
       });
     }
     if (last) {
       const { tensors, opt } = modelTensors(model, true);
       const ck: Checkpoint = {
-        meta: { kind: "last", config: cfg, fingerprint: fp, loop: st, rng: rng.state(), opt },
+        meta: {
+          kind: "last",
+          config: cfg,
+          fingerprint: fp,
+          loop: st,
+          rng: rng.state(),
+          opt,
+        },
         tensors,
       };
       await saveCheckpoint(last, ck);
@@ -277,7 +325,9 @@ export async function fit(
     stoppedEarly: st.stoppedEarly,
     finished: finished(),
     wallSeconds: (performance.now() - t0) / 1000,
-    secondsPerEpoch: trained.length ? trained.reduce((a, b) => a + b, 0) / trained.length : 0,
+    secondsPerEpoch: trained.length
+      ? trained.reduce((a, b) => a + b, 0) / trained.length
+      : 0,
   };
 }
 

@@ -37,7 +37,11 @@ export interface Model {
   /** Scores for evaluation and recommendation. */
   scorer: Scorer;
   /** Called at the start of each epoch (e.g. K-means intents). */
-  onEpochStart?(epoch: number, split: SplitDataset, rng: Rng): Promise<void> | void;
+  onEpochStart?(
+    epoch: number,
+    split: SplitDataset,
+    rng: Rng,
+  ): Promise<void> | void;
   /** Frees every tensor the model holds. */
   dispose(): void;
 }

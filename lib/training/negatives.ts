@@ -33,7 +33,13 @@ export function sampleNegatives(
   const N = split.numItems;
   for (let b = 0; b < batch.batchSize; b++) {
     const seen = new Set(split.train[batch.users[b]]);
-    if (seen.size >= N) throw new Error(`user ${batch.users[b]} has interacted with every item: no negative exists`);
+    if (seen.size >= N) {
+      throw new Error(
+        `user ${
+          batch.users[b]
+        } has interacted with every item: no negative exists`,
+      );
+    }
     for (let t = 0; t < batch.seqLen; t++) {
       const i = b * batch.seqLen + t;
       if (batch.targets[i] === 0) continue;

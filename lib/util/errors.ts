@@ -23,7 +23,9 @@ export class DataError extends Error {
   /** Build the error from where it is, what was expected and what was found. */
   constructor(file: string, line: number, expected: string, found: string) {
     super(
-      `${file}${line > 0 ? `:${line}` : ""}: expected ${expected}, found ${found}`,
+      `${file}${
+        line > 0 ? `:${line}` : ""
+      }: expected ${expected}, found ${found}`,
     );
     this.name = "DataError";
     this.file = file;
@@ -70,7 +72,9 @@ export class NonFiniteLossError extends Error {
   /** Build the error from where in training the loss went bad. */
   constructor(epoch: number, batch: number, term: string, value: number) {
     super(
-      `loss '${term}' is ${value} at ${epoch > 0 ? `epoch ${epoch}, ` : ""}batch ${batch}: ` +
+      `loss '${term}' is ${value} at ${
+        epoch > 0 ? `epoch ${epoch}, ` : ""
+      }batch ${batch}: ` +
         `training stopped before the update (try a lower learning rate, or check the data)`,
     );
     this.name = "NonFiniteLossError";

@@ -17,7 +17,13 @@ export function formatDuration(seconds: number): string {
 /** Writes progress lines to stderr. */
 export interface Progress {
   /** Show batch `done` of `total` in `epoch` with the running loss. */
-  update(epoch: number, epochs: number, done: number, total: number, loss: number): void;
+  update(
+    epoch: number,
+    epochs: number,
+    done: number,
+    total: number,
+    loss: number,
+  ): void;
   /** Print a full line (e.g. an epoch's summary) above the bar. */
   log(line: string): void;
   /** Clear the bar. */
@@ -61,7 +67,9 @@ export function makeProgress(
       const fill = Math.round((done / Math.max(1, total)) * width);
       const bar = "=".repeat(fill) + " ".repeat(width - fill);
       write(
-        `\r\x1b[2Kepoch ${epoch}/${epochs} [${bar}] ${done}/${total} loss ${loss.toFixed(4)} ` +
+        `\r\x1b[2Kepoch ${epoch}/${epochs} [${bar}] ${done}/${total} loss ${
+          loss.toFixed(4)
+        } ` +
           `${formatDuration(el)} ETA ${formatDuration(eta)}`,
       );
     },

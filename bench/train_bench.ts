@@ -1,0 +1,95 @@
+// Training step and full-ranking evaluation on Beauty-sized shapes, per
+// backend. Uses ../shared/data/Beauty.txt when it is there (says so), else a
+// synthetic data set of Beauty's size (22,363 users, 12,101 items).
+//
+//   deno bench -A bench/train_bench.ts
+//   SEQSSL_BENCH_BACKENDS=wasm,cpu,webgpu deno bench -A bench/train_bench.ts
+//
+// The cpu backend (pure JavaScript) takes tens of seconds per iteration and
+// lavapipe's WebGPU is a correctness path, so each slow case runs once.
+import { type BackendName, initBackend, probeWebGpu } from "../lib/backend/init.ts";
+import { readSequenceFile } from "../lib/data/read_sequences.ts";
+import { synthetic } from "../lib/data/synthetic.ts";
+import { leaveOneOut } from "../lib/data/split.ts";
+import { trainBatches } from "../lib/data/batch.ts";
+import { makeConfig } from "../lib/training/config.ts";
+import { sasrec } from "../lib/methods/sasrec.ts";
+import { evaluate } from "../lib/eval/evaluate.ts";
+import { makeRng } from "../lib/util/rng.ts";
+import type { Model } from "../lib/training/model.ts";
+import type { SplitDataset, TrainBatch } from "../lib/data/types.ts";
+
+const BEAUTY = new URL("../../shared/data/Beauty.txt", import.meta.url);
+let source = "synthetic, Beauty-sized";
+let ds;
+try {
+  ds = await readSequenceFile(BEAUTY.pathname);
+  source = "Beauty.txt";
+} catch {
+  ds = synthetic({ seed: 0, numUsers: 22363, numItems: 12101, maxLen: 50 });
+}
+console.log(`bench data: ${source} (${ds.sequences.length} users, ${ds.numItems} items)`);
+const split: SplitDataset = leaveOneOut(ds, { maxLen: 50 });
+
+const wanted = (Deno.env.get("SEQSSL_BENCH_BACKENDS") ?? "wasm,webgpu").split(",");
+const available: BackendName[] = [];
+for (const b of wanted) {
+  if (b === "webgpu" && !(await probeWebGpu())) {
+    console.log("bench: no WebGPU adapter, webgpu cases skipped");
+    continue;
+  }
+  if (["wasm", "cpu", "webgpu"].includes(b)) available.push(b as BackendName);
+}
+
+const state = new Map<string, { model: Model; batches: TrainBatch[]; i: number }>();
+for (const loss of ["ce", "bce"] as const) {
+  for (const b of available) {
+    const slow = b !== "wasm";
+    Deno.bench({
+      name: `SASRec train step, B=256, ${loss} [${b}]`,
+      group: `train step ${loss}`,
+      baseline: b === "wasm",
+      n: slow ? 1 : 10,
+      warmup: slow ? 0 : 2,
+      async fn(t) {
+        await initBackend(b);
+        const key = `${b}/${loss}`;
+        if (!state.has(key)) {
+          const cfg = makeConfig({ loss, backend: b });
+          const rng = makeRng(0);
+          const model = sasrec(cfg, split, rng);
+          state.set(key, { model, batches: trainBatches(split, { batchSize: 256, rng }), i: 0 });
+        }
+        const s = state.get(key)!;
+        const rng = makeRng(s.i);
+        const batch = s.batches[s.i++ % s.batches.length];
+        t.start();
+        s.model.step(batch, { rng, epoch: 1, split });
+        t.end();
+      },
+    });
+  }
+}
+
+for (const b of available) {
+  Deno.bench({
+    name: `full-ranking evaluation, ${split.testTarget.length} users [${b}]`,
+    group: "evaluation",
+    baseline: b === "wasm",
+    n: b === "wasm" ? 3 : 1,
+    warmup: b === "wasm" ? 1 : 0,
+    async fn(t) {
+      await initBackend(b);
+      const key = `${b}/ce`;
+      if (!state.has(key)) {
+        const cfg = makeConfig({ backend: b });
+        const rng = makeRng(0);
+        state.set(key, { model: sasrec(cfg, split, rng), batches: [], i: 0 });
+      }
+      const s = state.get(key)!;
+      t.start();
+      await evaluate(s.model.scorer, split, "test");
+      t.end();
+    },
+  });
+}
