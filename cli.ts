@@ -240,7 +240,10 @@ async function recommendCmd(args: string[]): Promise<void> {
   m.dataset.userIds.forEach((u, r) => {
     lines.push(
       `${u}\t${
-        Array.from(ids.subarray(r * k, (r + 1) * k), itemName).join(" ")
+        Array.from(
+          ids.subarray(r * k, (r + 1) * k).filter((i) => i > 0),
+          itemName,
+        ).join(" ")
       }`,
     );
   });

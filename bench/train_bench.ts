@@ -7,7 +7,11 @@
 //
 // The cpu backend (pure JavaScript) takes tens of seconds per iteration and
 // lavapipe's WebGPU is a correctness path, so each slow case runs once.
-import { type BackendName, initBackend, probeWebGpu } from "../lib/backend/init.ts";
+import {
+  type BackendName,
+  initBackend,
+  probeWebGpu,
+} from "../lib/backend/init.ts";
 import { readSequenceFile } from "../lib/data/read_sequences.ts";
 import { synthetic } from "../lib/data/synthetic.ts";
 import { leaveOneOut } from "../lib/data/split.ts";
@@ -28,10 +32,14 @@ try {
 } catch {
   ds = synthetic({ seed: 0, numUsers: 22363, numItems: 12101, maxLen: 50 });
 }
-console.log(`bench data: ${source} (${ds.sequences.length} users, ${ds.numItems} items)`);
+console.log(
+  `bench data: ${source} (${ds.sequences.length} users, ${ds.numItems} items)`,
+);
 const split: SplitDataset = leaveOneOut(ds, { maxLen: 50 });
 
-const wanted = (Deno.env.get("SEQSSL_BENCH_BACKENDS") ?? "wasm,webgpu").split(",");
+const wanted = (Deno.env.get("SEQSSL_BENCH_BACKENDS") ?? "wasm,webgpu").split(
+  ",",
+);
 const available: BackendName[] = [];
 for (const b of wanted) {
   if (b === "webgpu" && !(await probeWebGpu())) {
@@ -41,7 +49,10 @@ for (const b of wanted) {
   if (["wasm", "cpu", "webgpu"].includes(b)) available.push(b as BackendName);
 }
 
-const state = new Map<string, { model: Model; batches: TrainBatch[]; i: number }>();
+const state = new Map<
+  string,
+  { model: Model; batches: TrainBatch[]; i: number }
+>();
 for (const loss of ["ce", "bce"] as const) {
   for (const b of available) {
     const slow = b !== "wasm";
@@ -58,7 +69,11 @@ for (const loss of ["ce", "bce"] as const) {
           const cfg = makeConfig({ loss, backend: b });
           const rng = makeRng(0);
           const model = sasrec(cfg, split, rng);
-          state.set(key, { model, batches: trainBatches(split, { batchSize: 256, rng }), i: 0 });
+          state.set(key, {
+            model,
+            batches: trainBatches(split, { batchSize: 256, rng }),
+            i: 0,
+          });
         }
         const s = state.get(key)!;
         const rng = makeRng(s.i);

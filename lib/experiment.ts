@@ -222,8 +222,8 @@ export async function loadModel(
   const cfg = makeConfig(
     {
       ...(ck.meta.config as Record<string, unknown>),
-      data: opts.data,
-      format: opts.format,
+      data: opts.data ?? (ck.meta.config as Record<string, unknown>).data,
+      format: opts.format ?? (ck.meta.config as Record<string, unknown>).format,
     },
     { source: path },
   );

@@ -5,12 +5,23 @@
  * adapter; a software adapter (Mesa lavapipe/llvmpipe, or one flagged as a
  * fallback) is slower than wasm on a CPU, so `auto` then picks `wasm`.
  *
+ * On `wasm`, matrix products run through a native OpenBLAS library when one
+ * can be loaded (`--allow-ffi` granted and e.g. Debian's
+ * `libopenblas0-pthread` installed; see `native_blas.ts`); otherwise, and with
+ * `{ nativeBlas: false }`, tfjs's own wasm kernels run, silently.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 import { registerKernelFixes } from "./kernel_fixes.ts";
+import {
+  loadNativeBlas,
+  type NativeBlas,
+  registerNativeMatMul,
+  unregisterNativeMatMul,
+} from "./native_blas.ts";
 
 /** The backends seqssl can run on. */
 export type BackendName = "auto" | "webgpu" | "wasm" | "cpu";
@@ -33,8 +44,35 @@ export interface BackendInfo {
   adapter?: string;
   /** Whether that adapter is a software (CPU) one. */
   softwareAdapter?: boolean;
-  /** One line on why this backend was chosen. */
+  /** The OpenBLAS library that runs matmuls on `wasm`, when one does. */
+  nativeBlas?: string;
+  /** One line on why this backend was chosen (and whether BLAS is used). */
   reason: string;
+}
+
+/** Options of {@linkcode initBackend}. */
+export interface InitBackendOptions {
+  /**
+   * On `wasm`, run matmuls through a native OpenBLAS when one loads (needs
+   * `--allow-ffi`). Default true; false keeps tfjs's wasm kernels.
+   */
+  nativeBlas?: boolean;
+  /** OpenBLAS threads; default: OpenBLAS's own (`OPENBLAS_NUM_THREADS` or all cores). */
+  blasThreads?: number;
+}
+
+const INIT_OPTION_KEYS = ["nativeBlas", "blasThreads"];
+
+let blasLib: NativeBlas | undefined;
+let blasTried = false;
+
+/** Load OpenBLAS once per process (undefined if it cannot be loaded). */
+function sharedBlas(): NativeBlas | undefined {
+  if (!blasTried) {
+    blasTried = true;
+    blasLib = loadNativeBlas();
+  }
+  return blasLib;
 }
 
 /** Description of a WebGPU adapter, as far as seqssl needs it. */
@@ -86,7 +124,8 @@ let banner = false;
 /**
  * Start a tfjs backend and apply seqssl's kernel fixes. Call once, before any
  * tensor op. Returns what was chosen; `auto` prefers a hardware WebGPU adapter,
- * then wasm.
+ * then wasm. On wasm, matmuls use native OpenBLAS when available (see
+ * {@linkcode InitBackendOptions}).
  *
  * @example
  * ```ts
@@ -97,7 +136,26 @@ let banner = false;
  */
 export async function initBackend(
   requested: BackendName = "auto",
+  opts: InitBackendOptions = {},
 ): Promise<BackendInfo> {
+  for (const key of Object.keys(opts)) {
+    if (!INIT_OPTION_KEYS.includes(key)) {
+      throw new Error(
+        `initBackend: expected options among ${
+          INIT_OPTION_KEYS.join(", ")
+        }, found '${key}'`,
+      );
+    }
+  }
+  const { blasThreads } = opts;
+  if (
+    blasThreads !== undefined &&
+    (!Number.isInteger(blasThreads) || blasThreads < 1)
+  ) {
+    throw new Error(
+      `initBackend: expected blasThreads to be a positive integer, found ${blasThreads}`,
+    );
+  }
   if (!BACKEND_NAMES.includes(requested)) {
     throw new Error(
       `backend: expected one of ${
@@ -141,11 +199,23 @@ export async function initBackend(
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`backend '${name}': tfjs failed to initialise it`);
   await tf.ready();
+  let nativeBlas: string | undefined;
+  if (name === "wasm") {
+    const blas = opts.nativeBlas === false ? undefined : sharedBlas();
+    if (blas !== undefined && registerNativeMatMul(blas)) {
+      if (blasThreads !== undefined) blas.setThreads(blasThreads);
+      nativeBlas = blas.path;
+      reason += `; matmul via native OpenBLAS (${blas.path})`;
+    } else {
+      unregisterNativeMatMul();
+    }
+  }
   return {
     name,
     requested,
     adapter: probe?.description,
     softwareAdapter: probe?.software,
+    nativeBlas,
     reason,
   };
 }

@@ -67,7 +67,7 @@ export const logSumExpRows: (x: tf.Tensor2D) => tf.Tensor1D = tf.customGrad(
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { fullSoftmaxCE } from "./rec.ts";
- * const emb = tf.randomNormal([5, 4]); // 3 items + pad + mask
+ * const emb = tf.randomNormal([5, 4]) as tf.Tensor2D; // 3 items + pad + mask
  * const loss = fullSoftmaxCE(tf.randomNormal([1, 2, 4]), emb, new Int32Array([0, 2]));
  * if (!(loss.dataSync()[0] > 0)) throw new Error();
  * ```
@@ -103,7 +103,7 @@ export function fullSoftmaxCE(
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { bceOneNegative } from "./rec.ts";
- * const emb = tf.randomNormal([5, 4]);
+ * const emb = tf.randomNormal([5, 4]) as tf.Tensor2D;
  * const loss = bceOneNegative(
  *   tf.randomNormal([1, 2, 4]), emb, new Int32Array([0, 2]), new Int32Array([0, 3]),
  * );

@@ -87,12 +87,14 @@ export function gradients<B>(
     }
     return out.total;
   }, vars);
-  const terms: Record<string, number> = { total: value.dataSync()[0] };
-  value.dispose();
+  // Named terms first, so a non-finite loss is reported by its culprit.
+  const terms: Record<string, number> = {};
   for (const [k, t] of Object.entries(kept)) {
     terms[k] = t.dataSync()[0];
     t.dispose();
   }
+  terms.total = value.dataSync()[0];
+  value.dispose();
   const byName: TensorMap = {};
   names.forEach((n, i) => {
     const g = grads[vars[i].name];

@@ -113,8 +113,21 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
   } catch {
     throw bad("an unreadable header");
   }
+  if (
+    !header || typeof header !== "object" || !Array.isArray(header.tensors)
+  ) {
+    throw bad("a header without a tensor list");
+  }
   const tensors: Record<string, StoredTensor> = {};
   for (const e of header.tensors) {
+    if (
+      !e || typeof e.name !== "string" || !Array.isArray(e.shape) ||
+      !e.shape.every((d) => Number.isInteger(d) && d >= 0) ||
+      !Number.isInteger(e.offset) || e.offset < 0 ||
+      (e.dtype !== "float32" && e.dtype !== "int32")
+    ) {
+      throw bad(`a malformed header entry ${JSON.stringify(e)?.slice(0, 80)}`);
+    }
     const n = e.shape.reduce((a, b) => a * b, 1);
     const at = start + e.offset;
     if (at + 4 * n > bytes.length) {

@@ -22,7 +22,17 @@ export interface Rng {
   state(): RngState;
 }
 
-function wrap(prng: seedrandom.prng): Rng {
+/** The part of seedrandom's Alea generator we use (typed here, so we do not
+ * depend on which `@types/seedrandom` version the checker picks). */
+interface Alea {
+  quick(): number;
+  int32(): number;
+  state(): object;
+}
+type AleaFactory = (seed: string, opts: { state: boolean | object }) => Alea;
+const alea = (seedrandom as unknown as { alea: AleaFactory }).alea;
+
+function wrap(prng: Alea): Rng {
   return {
     next: () => prng.quick(),
     int: (n: number) => Math.floor(prng.quick() * n),
@@ -42,7 +52,7 @@ function wrap(prng: seedrandom.prng): Rng {
  * ```
  */
 export function makeRng(seed: number | string): Rng {
-  return wrap(seedrandom.alea(String(seed), { state: true }));
+  return wrap(alea(String(seed), { state: true }));
 }
 
 /**
@@ -58,7 +68,7 @@ export function makeRng(seed: number | string): Rng {
  * ```
  */
 export function rngFromState(state: RngState): Rng {
-  return wrap(seedrandom.alea("", { state: state as unknown as boolean }));
+  return wrap(alea("", { state }));
 }
 
 /**
