@@ -15,11 +15,17 @@
  * `CblasTrans`, nothing is materialised), rank 2 and higher with batch
  * dimensions broadcast as in `tf.matMul` (one sgemm per batch; one sgemm for
  * the whole batch when the right operand has batch size 1 and the left one is
- * not transposed), and for `_FusedMatMul` a rank-1 bias and the `linear`,
- * `relu` and `relu6` activations. Everything else (non-float32 tensors,
- * PReLU/leaky ReLU and other activations, other bias shapes, empty tensors,
- * and products smaller than a threshold where wasm is as fast) goes to the
- * kernel that was registered before.
+ * not transposed), and for `_FusedMatMul` a rank-1 bias (length N or 1) and
+ * the `linear`, `relu`, `relu6`, `elu`, `sigmoid` and `leakyrelu` activations
+ * (the last three by wasm's own kernels after the product). Everything else
+ * (non-float32 tensors, PReLU, other bias shapes, empty tensors, and products
+ * smaller than `minMacs`) goes to the kernel that was registered before.
+ *
+ * Two tfjs 4.22 wasm bugs do not occur on the native path: `BatchMatMul` with
+ * batch dims that broadcast both ways (`[2,1,m,k] x [1,3,k,n]`) computes only
+ * `max(2, 3)` of the 6 products (the result's data is shorter than its
+ * shape), and `_FusedMatMul` adds a bias wrongly when the batch is larger
+ * than 1 (with more than one row) or the bias has length 1.
  *
  * @module
  */
@@ -352,7 +358,11 @@ interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
 }
 
-/** Products with fewer multiply-adds than this stay on wasm by default. */
+/**
+ * Products with fewer multiply-adds than this stay on wasm by default. Zero:
+ * measured here, the native path was never slower, even for a 2x2 by 2x2
+ * product (3.6 us against wasm's 7 us; both are dominated by tfjs overhead).
+ */
 export const DEFAULT_MIN_NATIVE_MACS = 0;
 
 /** Options of {@linkcode registerNativeMatMul}. */
@@ -550,6 +560,44 @@ function nativeBatchMatMul(
   };
 }
 
+/** Activations applied by a wasm unary kernel after the native product. */
+const UNARY_ACTIVATIONS: Record<string, string> = {
+  elu: "Elu",
+  sigmoid: "Sigmoid",
+  leakyrelu: "LeakyRelu",
+};
+
+/** Fill `c` with copies of the rank-1 `bias` (length n or 1) as its rows. */
+function fillBias(
+  backend: WasmBackendLike,
+  bias: TensorInfo,
+  c: Float32Array,
+): void {
+  // Read the bias only now: c was allocated, so the heap view is current.
+  const len = sizeOf(bias.shape);
+  const off = backend.dataIdMap.get(bias.dataId)!.memoryOffset;
+  const bv = new Float32Array(backend.wasm.HEAPU8.buffer, off, len);
+  if (len === 1) {
+    c.fill(bv[0]);
+    return;
+  }
+  c.set(bv, 0);
+  let filled = len;
+  while (filled < c.length) {
+    const step = Math.min(filled, c.length - filled);
+    c.copyWithin(filled, 0, step);
+    filled += step;
+  }
+}
+
+function clampInPlace(c: Float32Array, hi: number): void {
+  for (let i = 0; i < c.length; i++) {
+    const v = c[i];
+    if (v < 0) c[i] = 0;
+    else if (v > hi) c[i] = hi;
+  }
+}
+
 function nativeFusedMatMul(
   raw: RawSgemm,
   previous: KernelFunc,
@@ -564,10 +612,11 @@ function nativeFusedMatMul(
     };
     const attrs = args.attrs ?? {};
     const activation = (attrs.activation ?? "linear") as string;
+    const unary = UNARY_ACTIVATIONS[activation];
     if (
       preluActivationWeights != null ||
       (activation !== "linear" && activation !== "relu" &&
-        activation !== "relu6")
+        activation !== "relu6" && unary === undefined)
     ) {
       return previous(args);
     }
@@ -579,47 +628,33 @@ function nativeFusedMatMul(
       minMacs,
     );
     if (p === undefined) return previous(args);
-    const backend = args.backend as unknown as WasmBackendLike;
-    let init: ((c: Float32Array) => void) | undefined;
-    if (bias != null) {
-      const len = sizeOf(bias.shape);
-      if (
-        bias.dtype !== "float32" || bias.shape.length !== 1 ||
-        (len !== p.n && len !== 1)
-      ) {
-        return previous(args);
-      }
-      init = (c) => {
-        // Read the bias here: c was allocated, so the heap is current.
-        const off = backend.dataIdMap.get(bias.dataId)!.memoryOffset;
-        const bv = new Float32Array(backend.wasm.HEAPU8.buffer, off, len);
-        if (len === 1) {
-          c.fill(bv[0]);
-          return;
-        }
-        c.set(bv, 0);
-        let filled = len;
-        while (filled < c.length) {
-          const step = Math.min(filled, c.length - filled);
-          c.copyWithin(filled, 0, step);
-          filled += step;
-        }
-      };
+    if (
+      bias != null &&
+      (bias.dtype !== "float32" || bias.shape.length !== 1 ||
+        (bias.shape[0] !== p.n && bias.shape[0] !== 1))
+    ) {
+      return previous(args);
     }
+    const backend = args.backend as unknown as WasmBackendLike;
+    const init = bias == null
+      ? undefined
+      : (c: Float32Array) => fillBias(backend, bias, c);
     const out = runNative(raw, backend, a, b, p, init);
-    if (activation !== "linear") {
+    if (activation === "relu" || activation === "relu6") {
       const off = backend.dataIdMap.get(out.dataId)!.memoryOffset;
-      const c = new Float32Array(
-        backend.wasm.HEAPU8.buffer,
-        off,
-        sizeOf(out.shape),
-      );
-      const hi = activation === "relu6" ? 6 : Infinity;
-      for (let i = 0; i < c.length; i++) {
-        const v = c[i];
-        if (v < 0) c[i] = 0;
-        else if (v > hi) c[i] = hi;
-      }
+      const size = sizeOf(out.shape);
+      const c = new Float32Array(backend.wasm.HEAPU8.buffer, off, size);
+      clampInPlace(c, activation === "relu6" ? 6 : Infinity);
+    } else if (unary !== undefined) {
+      const y = tf.getKernel(unary, "wasm").kernelFunc({
+        inputs: { x: out },
+        backend: args.backend,
+        attrs: { alpha: (attrs.leakyreluAlpha as number | undefined) ?? 0.2 },
+      }) as TensorInfo;
+      (args.backend as unknown as {
+        disposeData(dataId: object): boolean;
+      }).disposeData(out.dataId);
+      return y;
     }
     return out;
   };

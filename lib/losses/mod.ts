@@ -1,6 +1,8 @@
 /**
- * Losses: next-item objectives and sequence embeddings.
+ * Losses: next-item objectives, InfoNCE, combinators, sequence embeddings.
  *
  * @module
  */
 export * from "./rec.ts";
+export * from "./infonce.ts";
+export * from "./combine.ts";

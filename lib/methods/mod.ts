@@ -9,9 +9,17 @@ import type { TrainConfig } from "../training/config.ts";
 import type { Model } from "../training/model.ts";
 import type { Rng } from "../util/rng.ts";
 import { sasrec } from "./sasrec.ts";
+import { cl4srec, srma } from "./srma.ts";
 
 export { buildEncoder, lastPositionScorer, recLoss, sasrec } from "./sasrec.ts";
 export type { RecBatch } from "./sasrec.ts";
+export { cl4srec, contrastive, type ModelAugmentation, srma } from "./srma.ts";
+export {
+  augmenterFromConfig,
+  batchSequences,
+  makeView,
+  seqEmbedding,
+} from "./views.ts";
 
 /** Builds a model for a method. */
 export type MethodBuilder = (
@@ -21,7 +29,11 @@ export type MethodBuilder = (
 ) => Model;
 
 /** Every method by name (the CLI's `--method`). */
-export const METHOD_BUILDERS: Record<string, MethodBuilder> = { sasrec };
+export const METHOD_BUILDERS: Record<string, MethodBuilder> = {
+  sasrec,
+  cl4srec,
+  srma,
+};
 
 /**
  * Build the model `cfg.method` names.

@@ -23,8 +23,13 @@ export interface SeqInput {
 export interface EncodeOptions {
   /** Dropout seeds come from here; undefined means evaluation (no dropout). */
   rng?: Rng;
-  /** Override the encoder's dropout rates (SRMA neuron masking). */
+  /** Override all of the encoder's dropout rates. */
   dropout?: number;
+  /**
+   * Override only the dropout after each feed-forward network (SRMA's
+   * neuron masking with its own rate p).
+   */
+  ffnDropout?: number;
 }
 
 /**
@@ -35,6 +40,8 @@ export interface EncodeOptions {
 export interface Encoder {
   /** "sasrec" or "gru". */
   kind: string;
+  /** Name of its item table in the parameters (usually "item_emb"). */
+  embKey: string;
   /** Hidden size d. */
   hidden: number;
   /** Number of real items. */

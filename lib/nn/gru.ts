@@ -27,6 +27,8 @@ export interface GruConfig {
   dropout?: number;
   /** Name prefix (default "gru"). */
   prefix?: string;
+  /** Name of the item table in `params` (default "item_emb"). */
+  embKey?: string;
 }
 
 /**
@@ -44,14 +46,15 @@ export interface GruConfig {
 export function initGru(params: Params, cfg: GruConfig, rng: Rng): Encoder {
   const d = cfg.hidden ?? 64;
   const p = cfg.prefix ?? "gru";
+  const embKey = cfg.embKey ?? "item_emb";
   const rate = cfg.dropout ?? 0.3;
   const maxLen = cfg.maxLen ?? 50;
-  if (!params["item_emb"]) {
-    params["item_emb"] = normalVar(
+  if (!params[embKey]) {
+    params[embKey] = normalVar(
       [cfg.numItems + 2, d],
       0.02,
       rng,
-      "item_emb",
+      embKey,
     );
   }
   const std = 1 / Math.sqrt(d);
@@ -61,25 +64,26 @@ export function initGru(params: Params, cfg: GruConfig, rng: Rng): Encoder {
   params[`${p}.bh`] = constVar([3 * d], 0, `${p}.bh`);
   return {
     kind: "gru",
+    embKey,
     hidden: d,
     numItems: cfg.numItems,
     maxLen,
-    encode: (prm, input, opts) => gruEncode(prm, input, d, p, rate, opts),
+    encode: (prm, input, opts) =>
+      gruEncode(prm, input, { d, p, rate, embKey }, opts),
   };
 }
 
 function gruEncode(
   params: Params,
   input: SeqInput,
-  d: number,
-  p: string,
-  rate: number,
+  s: { d: number; p: string; rate: number; embKey: string },
   opts: EncodeOptions = {},
 ): tf.Tensor3D {
   const { batchSize: B, seqLen: L } = input;
+  const { d, p, rate } = s;
   return tf.tidy(() => {
     const ids = tf.tensor2d(input.inputs, [B, L], "int32");
-    let e = tf.reshape(tf.gather(params["item_emb"], tf.reshape(ids, [-1])), [
+    let e = tf.reshape(tf.gather(params[s.embKey], tf.reshape(ids, [-1])), [
       B,
       L,
       d,

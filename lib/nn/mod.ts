@@ -8,3 +8,4 @@ export * from "./layers.ts";
 export type { EncodeOptions, Encoder, SeqInput } from "./encoder.ts";
 export { attentionMask, initSasrec, type SasrecConfig } from "./sasrec.ts";
 export { type GruConfig, initGru } from "./gru.ts";
+export { ffnStack, initFfnStack, keptLayers } from "./ffn_stack.ts";

@@ -43,6 +43,8 @@ export interface SasrecConfig {
   attnDropout?: number;
   /** Name prefix for the block weights (default "enc"). */
   prefix?: string;
+  /** Name of the item table in `params` (default "item_emb"). */
+  embKey?: string;
 }
 
 // A large negative instead of -Infinity: a fully padded query row would
@@ -73,17 +75,18 @@ export function initSasrec(
   const rate = cfg.dropout ?? 0.5;
   const attnRate = cfg.attnDropout ?? rate;
   const p = cfg.prefix ?? "enc";
+  const embKey = cfg.embKey ?? "item_emb";
   if (d % heads !== 0) {
     throw new Error(
       `sasrec: hidden (${d}) must be divisible by heads (${heads})`,
     );
   }
-  if (!params["item_emb"]) {
-    params["item_emb"] = normalVar(
+  if (!params[embKey]) {
+    params[embKey] = normalVar(
       [cfg.numItems + 2, d],
       0.02,
       rng,
-      "item_emb",
+      embKey,
     );
   }
   params[`${p}.pos_emb`] = normalVar([maxLen, d], 0.02, rng, `${p}.pos_emb`);
@@ -99,6 +102,7 @@ export function initSasrec(
   }
   return {
     kind: "sasrec",
+    embKey,
     hidden: d,
     numItems: cfg.numItems,
     maxLen,
@@ -106,7 +110,7 @@ export function initSasrec(
       sasrecEncode(
         prm,
         input,
-        { d, layers, heads, rate, attnRate, prefix: p },
+        { d, layers, heads, rate, attnRate, prefix: p, embKey },
         opts,
       ),
   };
@@ -119,6 +123,7 @@ interface Shape {
   rate: number;
   attnRate: number;
   prefix: string;
+  embKey: string;
 }
 
 /**
@@ -163,11 +168,12 @@ function sasrecEncode(
   const dh = d / H;
   const rng = opts.rng;
   const rate = opts.dropout ?? s.rate;
+  const ffnRate = opts.ffnDropout ?? rate;
   const attnRate = opts.dropout ?? s.attnRate;
   return tf.tidy(() => {
     const ids = tf.tensor2d(input.inputs, [B, L], "int32");
     const itemE = tf.reshape(
-      tf.gather(params["item_emb"], tf.reshape(ids, [-1])),
+      tf.gather(params[s.embKey], tf.reshape(ids, [-1])),
       [B, L, d],
     );
     const posE = tf.slice(params[`${p}.pos_emb`], [posOffset, 0], [L, d]);
@@ -210,7 +216,7 @@ function sasrecEncode(
       x = layerNorm(
         params,
         `${p}.${l}.ln_ffn`,
-        tf.add(a, dropout(f, rate, rng)),
+        tf.add(a, dropout(f, ffnRate, rng)),
       );
     }
     return x as tf.Tensor3D;

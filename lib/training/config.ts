@@ -64,6 +64,47 @@ export interface TrainConfig {
   synthIntents: number;
   /** Synthetic default: share of uniformly random items. */
   synthNoise: number;
+
+  // ---- contrastive learning (CL4SRec, SRMA, and the methods built on them)
+  /** Weight lambda of the contrastive loss. */
+  clWeight: number;
+  /** InfoNCE temperature. */
+  clTemperature: number;
+  /** InfoNCE similarity: "dot" or "cosine". */
+  clSimilarity: "dot" | "cosine";
+  /** Sequence embedding for contrast: the last position, or all positions flattened. */
+  clEmbedding: "last" | "flatten";
+  /**
+   * Data augmentations of the views, chosen at random per sequence:
+   * a comma-separated subset of crop, mask, reorder, insert, substitute, or "none".
+   */
+  augment: string;
+  /** Crop keeps this share of the sequence (eta). */
+  cropEta: number;
+  /** Mask replaces this share of positions with the mask token (gamma). */
+  maskGamma: number;
+  /** Reorder shuffles a run of this share of the sequence (beta). */
+  reorderBeta: number;
+  /** Insert adds correlated items at this share of positions. */
+  insertRate: number;
+  /** Substitute swaps in correlated items at this share of positions. */
+  substituteRate: number;
+
+  // ---- SRMA model augmentation
+  /** Neuron masking: dropout rate p after each FFN in the views (0 = off). */
+  neuronMask: number;
+  /** Layer dropping: K extra FFN layers after the encoder (0 = off). */
+  dropK: number;
+  /** Layer dropping: M < K of them dropped per view per batch. */
+  dropM: number;
+  /** Whether the K extra layers run at evaluation (and so in the next-item branch). */
+  dropAtEval: boolean;
+  /** Encoder complementing: "none", "transformer" (1 layer) or "gru". */
+  complement: "none" | "transformer" | "gru";
+  /** Encoder complementing: weight gamma of the frozen encoder's embedding. */
+  complementGamma: number;
+  /** Encoder complementing: most pre-training epochs of the complement encoder. */
+  complementEpochs: number;
 }
 
 /** Defaults: the seed papers' SASRec on Beauty, our CE regime. */
@@ -96,6 +137,23 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   synthItems: 600,
   synthIntents: 8,
   synthNoise: 0.1,
+  clWeight: 0.1,
+  clTemperature: 1,
+  clSimilarity: "dot",
+  clEmbedding: "last",
+  augment: "crop,mask,reorder",
+  cropEta: 0.6,
+  maskGamma: 0.3,
+  reorderBeta: 0.2,
+  insertRate: 0.3,
+  substituteRate: 0.3,
+  neuronMask: 0.2,
+  dropK: 2,
+  dropM: 1,
+  dropAtEval: true,
+  complement: "gru",
+  complementGamma: 0.1,
+  complementEpochs: 20,
 } as TrainConfig);
 
 type Check = (v: unknown) => string | null; // null = ok, else what was expected
@@ -122,7 +180,22 @@ const oneOf = (...xs: string[]): Check => (v) =>
 const int: Check = (v) => Number.isInteger(v) ? null : "an integer";
 
 /** Method names the CLI accepts; later issues register more. */
-export const METHODS: string[] = ["sasrec"];
+export const METHODS: string[] = ["sasrec", "cl4srec", "srma"];
+
+const AUGMENTS = ["crop", "mask", "reorder", "insert", "substitute"];
+const augList: Check = (v) => {
+  if (typeof v !== "string") {
+    return "a comma-separated list of augmentations or 'none'";
+  }
+  if (v === "none") return null;
+  const parts = v.split(",").map((x) => x.trim());
+  return parts.length > 0 && parts.every((x) => AUGMENTS.includes(x))
+    ? null
+    : `'none' or a comma-separated subset of ${AUGMENTS.join(", ")}`;
+};
+const unit: Check = (v) =>
+  typeof v === "number" && v > 0 && v <= 1 ? null : "a number in (0, 1]";
+const bool: Check = (v) => typeof v === "boolean" ? null : "true or false";
 
 const CHECKS: Record<keyof TrainConfig, Check> = {
   method: (v) => oneOf(...METHODS)(v),
@@ -153,6 +226,23 @@ const CHECKS: Record<keyof TrainConfig, Check> = {
   synthItems: posInt,
   synthIntents: posInt,
   synthNoise: rate,
+  clWeight: nonNeg,
+  clTemperature: posNum,
+  clSimilarity: oneOf("dot", "cosine"),
+  clEmbedding: oneOf("last", "flatten"),
+  augment: augList,
+  cropEta: unit,
+  maskGamma: rate,
+  reorderBeta: rate,
+  insertRate: rate,
+  substituteRate: rate,
+  neuronMask: rate,
+  dropK: nonNegInt,
+  dropM: nonNegInt,
+  dropAtEval: bool,
+  complement: oneOf("none", "transformer", "gru"),
+  complementGamma: nonNeg,
+  complementEpochs: posInt,
 };
 
 /**
@@ -175,8 +265,10 @@ export function makeConfig(
 ): TrainConfig {
   const cfg: Record<string, unknown> = { ...(opts.base ?? DEFAULT_CONFIG) };
   const where = opts.source ? `${opts.source}: ` : "";
-  for (const [k, v] of Object.entries(overrides)) {
+  for (let [k, v] of Object.entries(overrides)) {
     if (v === undefined) continue;
+    // YAML may give the augmentations as a list.
+    if (k === "augment" && Array.isArray(v)) v = v.join(",");
     if (!(k in CHECKS)) {
       const known = Object.keys(CHECKS).join(", ");
       throw new ConfigError(
@@ -190,6 +282,13 @@ export function makeConfig(
     cfg[k] = v;
   }
   const c = cfg as unknown as TrainConfig;
+  if (c.dropK > 0 && c.dropM >= c.dropK) {
+    throw new ConfigError(
+      `${where}dropM`,
+      `an integer below dropK (${c.dropK})`,
+      String(c.dropM),
+    );
+  }
   if (c.hidden % c.heads !== 0) {
     throw new ConfigError(
       `${where}heads`,

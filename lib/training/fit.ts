@@ -209,6 +209,9 @@ export async function fit(
     if (st.bestScore === null) st.bestScore = -Infinity;
     progress.log(`resumed from ${last} at epoch ${st.epoch}`);
   }
+  if (st.epoch === 0 && model.prepare) {
+    await model.prepare(split, rng, progress);
+  }
   const finished = () => st.stoppedEarly || st.epoch >= cfg.epochs;
   let ran = 0;
   while (!finished()) {

@@ -11,6 +11,7 @@ import type { Params } from "../nn/params.ts";
 import type { StateTree } from "../optim/transform.ts";
 import type { Scorer } from "../eval/evaluate.ts";
 import type { Rng } from "../util/rng.ts";
+import type { Progress } from "../util/progress.ts";
 
 /** Where in training a step happens. */
 export interface StepContext {
@@ -36,6 +37,11 @@ export interface Model {
   step(batch: TrainBatch, ctx: StepContext): Record<string, number>;
   /** Scores for evaluation and recommendation. */
   scorer: Scorer;
+  /**
+   * Called once before the first epoch of a fresh run (not on resume, whose
+   * checkpoint holds its outcome): e.g. pre-training a frozen encoder.
+   */
+  prepare?(split: SplitDataset, rng: Rng, progress: Progress): Promise<void>;
   /** Called at the start of each epoch (e.g. K-means intents). */
   onEpochStart?(
     epoch: number,

@@ -1,0 +1,128 @@
+/**
+ * Shared pieces of the contrastive recipes: the data augmentation a config
+ * names, the two augmented views of a batch, and the sequence embedding.
+ *
+ * @module
+ */
+import type * as tf from "@tensorflow/tfjs";
+import type { SplitDataset, TrainBatch } from "../data/types.ts";
+import { evalBatches } from "../data/batch.ts";
+import type { SeqInput } from "../nn/encoder.ts";
+import { flattenPositions, lastPosition } from "../losses/rec.ts";
+import type { TrainConfig } from "../training/config.ts";
+import type { Rng } from "../util/rng.ts";
+import {
+  type Augmenter,
+  crop,
+  insert,
+  type ItemCorrelation,
+  itemCorrelation,
+  mask,
+  randomChoice,
+  reorder,
+  substitute,
+} from "../augment/mod.ts";
+
+/**
+ * The augmentation `cfg.augment` names (a random choice among them per
+ * sequence), or undefined for "none". Insert and substitute use item
+ * correlations from the training split only.
+ *
+ * @example
+ * ```ts ignore
+ * const aug = augmenterFromConfig(cfg, split);
+ * ```
+ */
+export function augmenterFromConfig(
+  cfg: TrainConfig,
+  split: SplitDataset,
+): Augmenter | undefined {
+  if (cfg.augment === "none") return undefined;
+  const names = cfg.augment.split(",").map((s) => s.trim());
+  let corr: ItemCorrelation | undefined;
+  const correlation = () =>
+    corr ??= itemCorrelation(split.train, split.numItems);
+  const augs = names.map((n): Augmenter => {
+    switch (n) {
+      case "crop":
+        return crop({ eta: cfg.cropEta });
+      case "mask":
+        return mask({ gamma: cfg.maskGamma, maskId: split.numItems + 1 });
+      case "reorder":
+        return reorder({ beta: cfg.reorderBeta });
+      case "insert":
+        return insert({ rate: cfg.insertRate, correlation: correlation() });
+      case "substitute":
+        return substitute({
+          rate: cfg.substituteRate,
+          correlation: correlation(),
+        });
+      default:
+        throw new Error(`augment: unknown augmentation '${n}'`);
+    }
+  });
+  return augs.length === 1 ? augs[0] : randomChoice(augs);
+}
+
+/**
+ * The input sequences of a training batch (padding removed).
+ *
+ * @example
+ * ```ts
+ * import { batchSequences } from "./views.ts";
+ * const b = { users: new Int32Array([0]), inputs: new Int32Array([0, 4, 5]),
+ *   targets: new Int32Array([0, 5, 6]), batchSize: 1, seqLen: 3, posOffset: 0 };
+ * if (batchSequences(b)[0].join() !== "4,5") throw new Error();
+ * ```
+ */
+export function batchSequences(batch: TrainBatch): Int32Array[] {
+  const out: Int32Array[] = [];
+  for (let b = 0; b < batch.batchSize; b++) {
+    const row = batch.inputs.subarray(b * batch.seqLen, (b + 1) * batch.seqLen);
+    let i = 0;
+    while (i < row.length && row[i] === 0) i++;
+    out.push(row.slice(i));
+  }
+  return out;
+}
+
+/**
+ * One view: every sequence through `aug` (or as is), left-padded.
+ *
+ * @example
+ * ```ts ignore
+ * const v1 = makeView(seqs, aug, rng, 50);
+ * ```
+ */
+export function makeView(
+  seqs: Int32Array[],
+  aug: Augmenter | undefined,
+  rng: Rng,
+  maxLen: number,
+): SeqInput {
+  const views = aug ? seqs.map((s) => aug(s, rng)) : seqs;
+  const idx = Array.from({ length: views.length }, (_, i) => i);
+  return evalBatches(views, idx, {
+    batchSize: Math.max(1, views.length),
+    maxLen,
+  })[0];
+}
+
+/**
+ * The sequence embedding for contrast: the last position `[B, d]` or all
+ * positions flattened `[B, maxLen * d]`.
+ *
+ * @example
+ * ```ts ignore
+ * const z = seqEmbedding(hidden, "last", 50);
+ * ```
+ */
+export function seqEmbedding(
+  hidden: tf.Tensor3D,
+  kind: "last" | "flatten",
+  maxLen: number,
+): tf.Tensor2D {
+  return kind === "flatten"
+    ? flattenPositions(hidden, maxLen)
+    : lastPosition(hidden);
+}
