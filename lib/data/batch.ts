@@ -17,6 +17,14 @@ export interface TrainBatchOptions {
   maxLen?: number;
   /** Shuffle the user order. Default true. */
   shuffle?: boolean;
+  /**
+   * Length bucketing: after shuffling, users are taken in pools of
+   * `bucket` batches, each pool is sorted by sequence length and cut into
+   * batches, and the order of all batches is shuffled. Batches then hold
+   * sequences of similar length, so trimming to the longest row removes
+   * most padding. 0 (default) = off.
+   */
+  bucket?: number;
 }
 
 /** Options of {@linkcode evalBatches}. */
@@ -89,6 +97,14 @@ export function trainBatches(
     }
     shuffleInPlace(users, opts.rng);
   }
+  const pool = (opts.bucket ?? 0) * batchSize;
+  if (pool > 0) {
+    const len = (u: number) => Math.min(maxLen, split.train[u].length - 1);
+    for (let start = 0; start < users.length; start += pool) {
+      const part = users.slice(start, start + pool).sort((a, b) => len(a) - len(b));
+      for (let i = 0; i < part.length; i++) users[start + i] = part[i];
+    }
+  }
   const batches: TrainBatch[] = [];
   for (let start = 0; start < users.length; start += batchSize) {
     const rows = users.slice(start, start + batchSize);
@@ -115,6 +131,7 @@ export function trainBatches(
       posOffset: maxLen - seqLen,
     });
   }
+  if (pool > 0 && opts.rng) shuffleInPlace(batches, opts.rng);
   return batches;
 }
 

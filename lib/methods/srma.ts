@@ -111,7 +111,9 @@ export function contrastive(
   const embed = (h: tf.Tensor3D) =>
     seqEmbedding(h, cfg.clEmbedding, cfg.maxLen);
 
-  const loss = (p: Params, batch: ViewBatch, r: Rng): LossOutput => {
+  // Two independent parts (differentiated on separate tapes, gradients
+  // summed): the next-item branch, and the contrastive views.
+  const recPart = (p: Params, batch: ViewBatch, r: Rng): LossOutput => {
     let h: tf.Tensor = encoder.encode(p, batch, {
       rng: r,
       ffnDropout: ffnRate,
@@ -124,6 +126,9 @@ export function contrastive(
       });
     }
     const rec = recLoss(h as tf.Tensor3D, p, batch, cfg.loss);
+    return weighted({ rec: [1, rec] });
+  };
+  const clPart = (p: Params, batch: ViewBatch, r: Rng): LossOutput => {
     const views = [batch.view1, batch.view2].map((view, i) => {
       let hv: tf.Tensor = encoder.encode(p, view, {
         rng: r,
@@ -149,8 +154,9 @@ export function contrastive(
       temperature: cfg.clTemperature,
       similarity: cfg.clSimilarity,
     });
-    return weighted({ rec: [1, rec], cl: [cfg.clWeight, cl] });
+    return weighted({ cl: [cfg.clWeight, cl] });
   };
+  const loss = cfg.clWeight > 0 ? [recPart, clPart] : [recPart];
   const stepper = jointStepper(
     loss,
     adam(cfg.lr, { weightDecay: cfg.weightDecay }),

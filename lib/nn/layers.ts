@@ -90,10 +90,79 @@ export function layerNorm(
   x: tf.Tensor,
   eps = 1e-12,
 ): tf.Tensor {
-  const axis = x.shape.length - 1;
-  const { mean, variance } = tf.moments(x, axis, true);
-  const xn = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps)));
-  return tf.add(tf.mul(xn, params[`${name}.g`]), params[`${name}.b`]);
+  return layerNormOp(x, params[`${name}.g`], params[`${name}.b`], eps);
+}
+
+type CustomGradFn = Parameters<typeof tf.customGrad>[0];
+
+// Each op below is a tfjs custom-gradient op: only the tensors its backward
+// pass needs are kept on the gradient tape (tfjs keeps every intermediate of
+// a composite op otherwise), which cuts a training step's memory severalfold.
+
+const layerNormCache = new Map<
+  number,
+  (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor
+>();
+
+/**
+ * LayerNorm over the last axis as one op with a hand-written gradient:
+ * y = g * xhat + b, xhat = (x - mean) * rstd; backward
+ * dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * g.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { layerNormOp } from "./layers.ts";
+ * const y = layerNormOp(tf.tensor2d([[1, 3]]), tf.ones([2]), tf.zeros([2]));
+ * if (Math.abs(y.dataSync()[1] - 1) > 1e-4) throw new Error();
+ * ```
+ */
+export function layerNormOp(
+  x: tf.Tensor,
+  g: tf.Tensor,
+  b: tf.Tensor,
+  eps = 1e-12,
+): tf.Tensor {
+  let op = layerNormCache.get(eps);
+  if (!op) {
+    op = tf.customGrad(
+      ((x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+        const axis = x.shape.length - 1;
+        const [mean, rstd] = tf.tidy(() => {
+          const { mean, variance } = tf.moments(x, axis, true);
+          return [mean, tf.rsqrt(tf.add(variance, eps))];
+        });
+        const value = tf.tidy(() =>
+          tf.add(tf.mul(tf.mul(tf.sub(x, mean), rstd), g), b)
+        );
+        save([x, g, mean, rstd]);
+        return {
+          value,
+          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+            const [xs, gs, m, r] = saved;
+            const ax = xs.shape.length - 1;
+            const rows = Array.from({ length: ax }, (_, i) => i);
+            const xhat = tf.mul(tf.sub(xs, m), r);
+            const dxhat = tf.mul(dy, gs);
+            const dx = tf.mul(
+              r,
+              tf.sub(
+                tf.sub(dxhat, tf.mean(dxhat, ax, true)),
+                tf.mul(xhat, tf.mean(tf.mul(dxhat, xhat), ax, true)),
+              ),
+            );
+            return [dx, tf.sum(tf.mul(dy, xhat), rows), tf.sum(dy, rows)];
+          },
+        };
+      }) as unknown as CustomGradFn,
+    ) as unknown as (
+      x: tf.Tensor,
+      g: tf.Tensor,
+      b: tf.Tensor,
+    ) => tf.Tensor;
+    layerNormCache.set(eps, op);
+  }
+  return op(x, g, b);
 }
 
 /**
@@ -108,8 +177,28 @@ export function layerNorm(
  * ```
  */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+  return geluOp(x);
 }
+
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+const geluOp = tf.customGrad(
+  ((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([x]);
+    return {
+      value: tf.tidy(() =>
+        tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))))
+      ),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs] = saved;
+        // d/dx [x Phi(x)] = Phi(x) + x phi(x)
+        const cdf = tf.mul(0.5, tf.add(1, tf.erf(tf.mul(xs, Math.SQRT1_2))));
+        const pdf = tf.mul(INV_SQRT_2PI, tf.exp(tf.mul(tf.square(xs), -0.5)));
+        return tf.mul(dy, tf.add(cdf, tf.mul(xs, pdf)));
+      },
+    };
+  }) as unknown as CustomGradFn,
+) as unknown as (x: tf.Tensor) => tf.Tensor;
 
 /**
  * Inverted dropout with a seed drawn from `rng`; identity when `rate` is 0 or
@@ -126,5 +215,33 @@ export function gelu(x: tf.Tensor): tf.Tensor {
  */
 export function dropout(x: tf.Tensor, rate: number, rng?: Rng): tf.Tensor {
   if (!rng || rate <= 0) return x;
-  return tf.dropout(x, rate, undefined, rng.seed());
+  const mask = tf.tidy(() =>
+    tf.div(
+      tf.cast(
+        tf.greaterEqual(
+          tf.randomUniform(x.shape, 0, 1, "float32", rng.seed()),
+          rate,
+        ),
+        "float32",
+      ),
+      1 - rate,
+    )
+  );
+  const y = maskOp(x, mask);
+  mask.dispose();
+  return y;
 }
+
+// y = x * mask with the mask treated as a constant (no gradient to it).
+const maskOp = tf.customGrad(
+  ((x: tf.Tensor, mask: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([mask]);
+    return {
+      value: tf.mul(x, mask),
+      gradFunc: (
+        dy: tf.Tensor,
+        saved: tf.Tensor[],
+      ) => [tf.mul(dy, saved[0]), tf.zerosLike(saved[0])],
+    };
+  }) as unknown as CustomGradFn,
+) as unknown as (x: tf.Tensor, mask: tf.Tensor) => tf.Tensor;

@@ -49,6 +49,15 @@ export interface Stepper<B> {
 }
 
 /**
+ * A loss, or a list of independent parts whose totals add up to the loss.
+ * Each part is differentiated on its own gradient tape and the gradients are
+ * summed: the same result as one tape, but only one part's intermediates are
+ * held at a time (e.g. the next-item branch, then the two contrastive views).
+ * Parts must not share random draws that the others depend on.
+ */
+export type Objective<B> = LossFn<B> | LossFn<B>[];
+
+/**
  * Gradients of `loss` w.r.t. the named parameters, with the terms' values;
  * throws {@linkcode NonFiniteLossError} (batch 0, epoch unknown) when a term
  * is NaN or infinite. The caller disposes the gradients.
@@ -67,7 +76,7 @@ export interface Stepper<B> {
  * ```
  */
 export function gradients<B>(
-  loss: LossFn<B>,
+  loss: Objective<B>,
   params: Params,
   batch: B,
   rng: Rng,
@@ -78,27 +87,43 @@ export function gradients<B>(
     if (!v) throw new Error(`stepper: no parameter named '${n}'`);
     return v;
   });
-  let kept: Record<string, tf.Scalar> = {};
-  const { value, grads } = tf.variableGrads(() => {
-    const out = loss(params, batch, rng);
-    kept = {};
-    for (const [k, t] of Object.entries(out.terms)) {
-      kept[k] = tf.keep(tf.clone(t));
-    }
-    return out.total;
-  }, vars);
-  // Named terms first, so a non-finite loss is reported by its culprit.
-  const terms: Record<string, number> = {};
-  for (const [k, t] of Object.entries(kept)) {
-    terms[k] = t.dataSync()[0];
-    t.dispose();
-  }
-  terms.total = value.dataSync()[0];
-  value.dispose();
+  const parts = Array.isArray(loss) ? loss : [loss];
   const byName: TensorMap = {};
+  const terms: Record<string, number> = {};
+  let total = 0;
+  for (const part of parts) {
+    let kept: Record<string, tf.Scalar> = {};
+    const { value, grads } = tf.variableGrads(() => {
+      const out = part(params, batch, rng);
+      kept = {};
+      for (const [k, t] of Object.entries(out.terms)) {
+        kept[k] = tf.keep(tf.clone(t));
+      }
+      return out.total;
+    }, vars);
+    for (const [k, t] of Object.entries(kept)) {
+      terms[k] = t.dataSync()[0];
+      t.dispose();
+    }
+    total += value.dataSync()[0];
+    value.dispose();
+    names.forEach((n, i) => {
+      const g = grads[vars[i].name];
+      if (!g) return;
+      if (byName[n]) {
+        const sum = tf.add(byName[n], g);
+        byName[n].dispose();
+        g.dispose();
+        byName[n] = sum;
+      } else {
+        byName[n] = g;
+      }
+    });
+  }
+  // Named terms first, so a non-finite loss is reported by its culprit.
+  terms.total = total;
   names.forEach((n, i) => {
-    const g = grads[vars[i].name];
-    byName[n] = g ?? tf.zerosLike(vars[i]);
+    byName[n] ??= tf.zerosLike(vars[i]);
   });
   for (const [k, v] of Object.entries(terms)) {
     if (!Number.isFinite(v)) {
@@ -129,7 +154,7 @@ export function gradients<B>(
  * ```
  */
 export function jointStepper<B>(
-  loss: LossFn<B>,
+  loss: Objective<B>,
   tx: GradientTransformation,
   trainable: string[],
 ): Stepper<B> {

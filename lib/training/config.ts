@@ -32,6 +32,8 @@ export interface TrainConfig {
   weightDecay: number;
   /** Training sequences per batch. */
   batchSize: number;
+  /** Length bucketing: sort pools of this many batches by length (0 = off). */
+  bucket: number;
   /** Most epochs. */
   epochs: number;
   /** Stop after this many evaluations without a better validation NDCG@20. */
@@ -121,6 +123,7 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   lr: 1e-3,
   weightDecay: 0,
   batchSize: 256,
+  bucket: 0,
   epochs: 200,
   patience: 10,
   evalEvery: 1,
@@ -210,6 +213,7 @@ const CHECKS: Record<keyof TrainConfig, Check> = {
   lr: posNum,
   weightDecay: nonNeg,
   batchSize: posInt,
+  bucket: nonNegInt,
   epochs: nonNegInt,
   patience: posInt,
   evalEvery: posInt,

@@ -225,6 +225,7 @@ export async function fit(
       batchSize: cfg.batchSize,
       rng,
       maxLen: cfg.maxLen,
+      bucket: cfg.bucket,
     });
     const sums: Record<string, number> = {};
     let nb = 0;
