@@ -101,7 +101,9 @@ export function trainBatches(
   if (pool > 0) {
     const len = (u: number) => Math.min(maxLen, split.train[u].length - 1);
     for (let start = 0; start < users.length; start += pool) {
-      const part = users.slice(start, start + pool).sort((a, b) => len(a) - len(b));
+      const part = users.slice(start, start + pool).sort((a, b) =>
+        len(a) - len(b)
+      );
       for (let i = 0; i < part.length; i++) users[start + i] = part[i];
     }
   }

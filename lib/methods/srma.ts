@@ -29,7 +29,11 @@ import { lastPosition } from "../losses/rec.ts";
 import { infoNCE } from "../losses/infonce.ts";
 import { weighted } from "../losses/combine.ts";
 import { adam, disposeTree } from "../optim/transform.ts";
-import { jointStepper, type LossOutput } from "../optim/stepper.ts";
+import {
+  jointStepper,
+  type LossOutput,
+  type Objective,
+} from "../optim/stepper.ts";
 import { makeConfig, type TrainConfig } from "../training/config.ts";
 import type { Model } from "../training/model.ts";
 import { fit } from "../training/fit.ts";
@@ -168,16 +172,21 @@ export function contrastive(
     encoder,
     params,
     optStates: { main: stepper.init(params) },
-    step: (batch, ctx) => {
+    prepareBatch: (batch, ctx) => {
       const seqs = batchSequences(batch);
-      const b: ViewBatch = {
+      return {
         ...batch,
         negatives: cfg.loss === "bce"
           ? sampleNegatives(batch, ctx.split, ctx.rng)
           : undefined,
         view1: makeView(seqs, dataAug, ctx.rng, cfg.maxLen),
         view2: makeView(seqs, dataAug, ctx.rng, cfg.maxLen),
-      };
+      } as ViewBatch;
+    },
+    objective: loss as Objective<unknown>,
+    trainable,
+    step: (batch, ctx) => {
+      const b = model.prepareBatch!(batch, ctx) as ViewBatch;
       const res = stepper.step(params, model.optStates.main, b, ctx.rng);
       model.optStates.main = res.optState;
       return res.terms;

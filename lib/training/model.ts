@@ -9,6 +9,7 @@ import type { SplitDataset, TrainBatch } from "../data/types.ts";
 import type { Encoder } from "../nn/encoder.ts";
 import type { Params } from "../nn/params.ts";
 import type { StateTree } from "../optim/transform.ts";
+import type { Objective } from "../optim/stepper.ts";
 import type { Scorer } from "../eval/evaluate.ts";
 import type { Rng } from "../util/rng.ts";
 import type { Progress } from "../util/progress.ts";
@@ -50,4 +51,13 @@ export interface Model {
   ): Promise<void> | void;
   /** Frees every tensor the model holds. */
   dispose(): void;
+  /**
+   * The batch the objective sees (views, negatives added), drawn from
+   * `ctx.rng`; for tests and tools that evaluate `objective` directly.
+   */
+  prepareBatch?(batch: TrainBatch, ctx: StepContext): TrainBatch;
+  /** The differentiable objective `step` descends (for gradient checks). */
+  objective?: Objective<unknown>;
+  /** Names of the parameters `objective` is differentiated w.r.t. */
+  trainable?: string[];
 }

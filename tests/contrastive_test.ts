@@ -1,0 +1,226 @@
+// Contrastive building blocks and the CL4SRec / SRMA recipes.
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../lib/backend/init.ts";
+import { infoNCE } from "../lib/losses/infonce.ts";
+import { weighted } from "../lib/losses/combine.ts";
+import { keptLayers } from "../lib/nn/ffn_stack.ts";
+import { synthetic } from "../lib/data/synthetic.ts";
+import { leaveOneOut } from "../lib/data/split.ts";
+import { trainBatches } from "../lib/data/batch.ts";
+import { makeConfig } from "../lib/training/config.ts";
+import { srma } from "../lib/methods/srma.ts";
+import { makeRng } from "../lib/util/rng.ts";
+import { makeProgress } from "../lib/util/progress.ts";
+import { gradients } from "../lib/optim/stepper.ts";
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertThrows,
+} from "./_assert.ts";
+
+await initBackend("cpu");
+
+Deno.test("InfoNCE equals a hand computation on a 3x2 example (dot, t = 1 and t = 0.5)", () => {
+  const a = [[1, 0], [0, 1], [1, 1]];
+  const b = [[1, 1], [0, 2], [-1, 0]];
+  const views = [...a, ...b]; // 2N = 6 views; positive of i is i +- 3
+  const hand = (t: number) => {
+    let sum = 0;
+    for (let i = 0; i < 6; i++) {
+      const p = (i + 3) % 6;
+      const dot = (x: number[], y: number[]) => x[0] * y[0] + x[1] * y[1];
+      let denom = 0;
+      for (let j = 0; j < 6; j++) {
+        if (j !== i) denom += Math.exp(dot(views[i], views[j]) / t);
+      }
+      sum += -(dot(views[i], views[p]) / t - Math.log(denom));
+    }
+    return sum / 6;
+  };
+  for (const t of [1, 0.5]) {
+    const got =
+      infoNCE(tf.tensor2d(a), tf.tensor2d(b), { temperature: t }).dataSync()[0];
+    assertAlmostEquals(got, hand(t), 1e-5);
+  }
+});
+
+Deno.test("InfoNCE: cosine similarity and masked extra negatives match a hand computation", () => {
+  const a = [[3, 4]], b = [[4, 3]];
+  const extra = [[0, 1], [1, 0]];
+  // cosine: views u=(.6,.8), v=(.8,.6); extras e0=(0,1), e1=(1,0); row 0 may use e0 only, row 1 e1 only
+  const u = [0.6, 0.8], v = [0.8, 0.6];
+  const dot = (x: number[], y: number[]) => x[0] * y[0] + x[1] * y[1];
+  const row = (x: number[], y: number[], e: number[]) =>
+    -(dot(x, y) - Math.log(Math.exp(dot(x, y)) + Math.exp(dot(x, e))));
+  const hand = (row(u, v, extra[0]) + row(v, u, extra[1])) / 2;
+  const got = infoNCE(tf.tensor2d(a), tf.tensor2d(b), {
+    similarity: "cosine",
+    extraNegatives: tf.tensor2d(extra),
+    extraMask: tf.tensor2d([[1, 0], [0, 1]]),
+  }).dataSync()[0];
+  assertAlmostEquals(got, hand, 1e-5);
+});
+
+Deno.test("weighted: total is the weighted sum; every term is reported", () => {
+  const out = weighted({
+    rec: [1, tf.scalar(2)],
+    cl: [0.5, tf.scalar(3)],
+    off: [0, tf.scalar(100)],
+  });
+  assertAlmostEquals(out.total.dataSync()[0], 3.5, 1e-6);
+  assertEquals(Object.keys(out.terms).sort(), ["cl", "off", "rec"]);
+});
+
+Deno.test("layer dropping keeps exactly K - M distinct layers, each layer dropped sometimes", () => {
+  const rng = makeRng(4);
+  for (const [K, M] of [[2, 1], [4, 1], [4, 3], [3, 0]]) {
+    const dropped = new Array(K).fill(0);
+    for (let i = 0; i < 200; i++) {
+      const keep = keptLayers(K, M, rng);
+      assertEquals(keep.length, K - M);
+      assertEquals(new Set(keep).size, K - M);
+      assert(
+        keep.every((k, j) => k >= 0 && k < K && (j === 0 || keep[j - 1] < k)),
+      );
+      for (let k = 0; k < K; k++) if (!keep.includes(k)) dropped[k]++;
+    }
+    if (M > 0) {
+      assert(
+        dropped.every((c) => c > 0),
+        `K=${K} M=${M}: some layer never dropped`,
+      );
+    }
+  }
+  assertThrows(() => keptLayers(2, 2, rng), RangeError, "M < K");
+});
+
+Deno.test("SRMA: the complement encoder is frozen; the encoder and the extra layers train", async () => {
+  const ds = synthetic({ seed: 2, numUsers: 120, numItems: 60 });
+  const split = leaveOneOut(ds, { maxLen: 10 });
+  const cfg = makeConfig({
+    method: "srma",
+    hidden: 16,
+    heads: 2,
+    maxLen: 10,
+    batchSize: 64,
+    complement: "gru",
+    complementEpochs: 1,
+    augment: "crop,mask,reorder,insert,substitute",
+  });
+  const rng = makeRng(0);
+  const model = srma(cfg, split, rng);
+  await model.prepare!(split, rng, makeProgress({ enabled: false }));
+  const snap = (prefix: string) =>
+    Object.fromEntries(
+      Object.entries(model.params).filter(([k]) => k.startsWith(prefix)).map((
+        [k, v],
+      ) => [k, Array.from(v.dataSync())]),
+    );
+  const comp0 = snap("comp/"), enc0 = snap("enc."), drop0 = snap("drop.");
+  assert(Object.keys(comp0).length > 0 && Object.keys(drop0).length > 0);
+  for (const b of trainBatches(split, { batchSize: 64, rng })) {
+    model.step(b, { rng, epoch: 1, split });
+  }
+  assertEquals(snap("comp/"), comp0);
+  assert(
+    JSON.stringify(snap("enc.")) !== JSON.stringify(enc0),
+    "encoder did not change",
+  );
+  assert(
+    JSON.stringify(snap("drop.")) !== JSON.stringify(drop0),
+    "extra FFN layers did not change",
+  );
+  model.dispose();
+});
+
+Deno.test("SRMA's combined objective passes a finite-difference gradient check (dropout, layer drop, complement on)", () => {
+  const ds = synthetic({ seed: 5, numUsers: 40, numItems: 40, maxLen: 20 });
+  const split = leaveOneOut(ds, { maxLen: 6 });
+  const cfg = makeConfig({
+    method: "srma",
+    hidden: 8,
+    heads: 2,
+    layers: 1,
+    maxLen: 6,
+    dropout: 0.3,
+    attnDropout: 0.3,
+    neuronMask: 0.3,
+    dropK: 2,
+    dropM: 1,
+    complement: "transformer",
+    complementGamma: 0.5,
+    clWeight: 0.7,
+    batchSize: 8,
+  });
+  const rng = makeRng(3);
+  const model = srma(cfg, split, rng);
+  // Move weights off the N(0, 0.02) start so derivatives are well above
+  // float32 finite-difference noise (see tests/gradcheck_test.ts).
+  const wr = makeRng(9);
+  for (const [name, v] of Object.entries(model.params)) {
+    const noise = Float32Array.from(
+      { length: v.size },
+      () => (wr.next() - 0.5) * 0.8,
+    );
+    const base = name.endsWith(".g") ? 1 : 0;
+    v.assign(tf.tensor(noise.map((x) => base + x), v.shape));
+  }
+  const batch = trainBatches(split, { batchSize: 8, rng })[0];
+  const prepared = model.prepareBatch!(batch, {
+    rng: makeRng(1),
+    epoch: 1,
+    split,
+  });
+  const parts = model
+    .objective as ((
+      p: unknown,
+      b: unknown,
+      r: unknown,
+    ) => { total: tf.Scalar })[];
+  const value = () =>
+    tf.tidy(() => {
+      const r = makeRng(7); // same dropout masks and dropped layers every time
+      return parts.reduce(
+        (s, f) => s + f(model.params, prepared, r).total.dataSync()[0],
+        0,
+      );
+    });
+  const names = model.trainable!;
+  const { grads } = gradients(
+    model.objective!,
+    model.params,
+    prepared,
+    makeRng(7),
+    names,
+  );
+  const eps = 1e-2, bad: string[] = [];
+  let checked = 0;
+  for (const name of names) {
+    const v = model.params[name];
+    const g = grads[name];
+    const gn = tf.norm(g).dataSync()[0];
+    if (gn < 1e-3) continue; // e.g. the attention key bias: zero by construction
+    const orig = v.clone();
+    const dir = tf.div(g, gn);
+    v.assign(tf.add(orig, tf.mul(dir, eps)));
+    const lp = value();
+    v.assign(tf.sub(orig, tf.mul(dir, eps)));
+    const lm = value();
+    v.assign(orig);
+    const numeric = (lp - lm) / (2 * eps);
+    if (
+      !(Math.abs(numeric - gn) <= 2e-2 * Math.max(gn, Math.abs(numeric)) + 2e-4)
+    ) {
+      bad.push(`${name}: analytic ${gn}, numeric ${numeric}`);
+    }
+    checked++;
+  }
+  assert(checked >= 20, `only ${checked} parameters checked`);
+  assert(bad.length === 0, bad.join("\n"));
+  assert(
+    !names.some((n) => n.startsWith("comp/")),
+    "the complement encoder must not be trainable",
+  );
+  model.dispose();
+});
