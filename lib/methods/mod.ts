@@ -10,9 +10,13 @@ import type { Model } from "../training/model.ts";
 import type { Rng } from "../util/rng.ts";
 import { sasrec } from "./sasrec.ts";
 import { cl4srec, srma } from "./srma.ts";
+import { mclrec } from "./mclrec.ts";
+import { s4rec } from "./s4rec.ts";
 
 export { buildEncoder, lastPositionScorer, recLoss, sasrec } from "./sasrec.ts";
 export type { RecBatch } from "./sasrec.ts";
+export { mclrec } from "./mclrec.ts";
+export { s4rec } from "./s4rec.ts";
 export { cl4srec, contrastive, type ModelAugmentation, srma } from "./srma.ts";
 export {
   augmenterFromConfig,

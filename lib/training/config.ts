@@ -107,6 +107,38 @@ export interface TrainConfig {
   complementGamma: number;
   /** Encoder complementing: most pre-training epochs of the complement encoder. */
   complementEpochs: number;
+
+  // ---- MCLRec (lambda = clWeight: the weight of L_cl1)
+  /** MCLRec beta: weight of L_cl2 (learnable-augmenter views). */
+  mclBeta: number;
+  /** MCLRec gamma: weight of the contrastive regulariser R (paper: 0.1 beta). */
+  mclGamma: number;
+  /** MCLRec: learning rate of the augmenters' own Adam (stage 2). */
+  augLr: number;
+  /** MCLRec: one augmenter shared by both views (ablation). */
+  augShared: boolean;
+  /** MCLRec: "meta" (two-stage step) or "joint" (MCLRec-J ablation). */
+  metaStep: "meta" | "joint";
+
+  // ---- S4Rec (beta1 = clWeight, tau2 = clTemperature)
+  /** S4Rec K: number of prototypes (intents). */
+  clusters: number;
+  /** S4Rec alpha: weight of the clustering loss. */
+  clusterWeight: number;
+  /** S4Rec tau1: temperature of the soft assignment p = softmax(z mu^T / tau1). */
+  clusterTemperature: number;
+  /** S4Rec: "online" (Sinkhorn, in-batch) or "kmeans" (ICLRec-style, each epoch). */
+  clustering: "online" | "kmeans";
+  /** Sinkhorn-Knopp entropy epsilon. */
+  sinkhornEpsilon: number;
+  /** Sinkhorn-Knopp iterations. */
+  sinkhornIters: number;
+  /** S4Rec beta2: weight of the cluster-aware self-distillation. */
+  distillWeight: number;
+  /** S4Rec tau3: temperature of the self-distillation softmax. */
+  distillTemperature: number;
+  /** S4Rec lambda: weight of the head/tail adversary (0 = off). */
+  advWeight: number;
 }
 
 /** Defaults: the seed papers' SASRec on Beauty, our CE regime. */
@@ -157,6 +189,20 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   complement: "gru",
   complementGamma: 0.1,
   complementEpochs: 20,
+  mclBeta: 0.05,
+  mclGamma: 0.005,
+  augLr: 1e-3,
+  augShared: false,
+  metaStep: "meta",
+  clusters: 128,
+  clusterWeight: 0.01,
+  clusterTemperature: 0.1,
+  clustering: "online",
+  sinkhornEpsilon: 0.05,
+  sinkhornIters: 3,
+  distillWeight: 0.1,
+  distillTemperature: 1,
+  advWeight: 1,
 } as TrainConfig);
 
 type Check = (v: unknown) => string | null; // null = ok, else what was expected
@@ -183,7 +229,13 @@ const oneOf = (...xs: string[]): Check => (v) =>
 const int: Check = (v) => Number.isInteger(v) ? null : "an integer";
 
 /** Method names the CLI accepts; later issues register more. */
-export const METHODS: string[] = ["sasrec", "cl4srec", "srma"];
+export const METHODS: string[] = [
+  "sasrec",
+  "cl4srec",
+  "srma",
+  "mclrec",
+  "s4rec",
+];
 
 const AUGMENTS = ["crop", "mask", "reorder", "insert", "substitute"];
 const augList: Check = (v) => {
@@ -247,6 +299,20 @@ const CHECKS: Record<keyof TrainConfig, Check> = {
   complement: oneOf("none", "transformer", "gru"),
   complementGamma: nonNeg,
   complementEpochs: posInt,
+  mclBeta: nonNeg,
+  mclGamma: nonNeg,
+  augLr: posNum,
+  augShared: bool,
+  metaStep: oneOf("meta", "joint"),
+  clusters: posInt,
+  clusterWeight: nonNeg,
+  clusterTemperature: posNum,
+  clustering: oneOf("online", "kmeans"),
+  sinkhornEpsilon: posNum,
+  sinkhornIters: posInt,
+  distillWeight: nonNeg,
+  distillTemperature: posNum,
+  advWeight: nonNeg,
 };
 
 /**
