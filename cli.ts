@@ -133,7 +133,9 @@ async function train(args: string[]): Promise<void> {
   if (values.resume && !values.out) {
     throw new Error("--resume: expected --out DIR with a last.ckpt in it");
   }
-  const backend = await initBackend(cfg.backend);
+  const backend = await initBackend(cfg.backend, {
+    nativeBlas: cfg.nativeBlas,
+  });
   const json = values.json === true;
   const progress = makeProgress({ enabled: !json });
   if (!json) {

@@ -18,6 +18,7 @@ import { leaveOneOut } from "../lib/data/split.ts";
 import { trainBatches } from "../lib/data/batch.ts";
 import { makeConfig } from "../lib/training/config.ts";
 import { sasrec } from "../lib/methods/sasrec.ts";
+import { METHOD_BUILDERS } from "../lib/methods/mod.ts";
 import { evaluate } from "../lib/eval/evaluate.ts";
 import { makeRng } from "../lib/util/rng.ts";
 import type { Model } from "../lib/training/model.ts";
@@ -37,17 +38,22 @@ console.log(
 );
 const split: SplitDataset = leaveOneOut(ds, { maxLen: 50 });
 
-const wanted = (Deno.env.get("SEQSSL_BENCH_BACKENDS") ?? "wasm,webgpu").split(
-  ",",
-);
-const available: BackendName[] = [];
+// "wasm" uses native OpenBLAS matmuls when the library and --allow-ffi are
+// there; "wasm-noblas" is tfjs-wasm's own matmul (with our kernel fixes).
+const wanted = (Deno.env.get("SEQSSL_BENCH_BACKENDS") ??
+  "wasm,wasm-noblas,webgpu").split(",");
+const available: string[] = [];
 for (const b of wanted) {
   if (b === "webgpu" && !(await probeWebGpu())) {
     console.log("bench: no WebGPU adapter, webgpu cases skipped");
     continue;
   }
-  if (["wasm", "cpu", "webgpu"].includes(b)) available.push(b as BackendName);
+  if (["wasm", "wasm-noblas", "cpu", "webgpu"].includes(b)) available.push(b);
 }
+const start = (b: string) =>
+  initBackend((b === "wasm-noblas" ? "wasm" : b) as BackendName, {
+    nativeBlas: b === "wasm",
+  });
 
 const state = new Map<
   string,
@@ -55,7 +61,7 @@ const state = new Map<
 >();
 for (const loss of ["ce", "bce"] as const) {
   for (const b of available) {
-    const slow = b !== "wasm";
+    const slow = !b.startsWith("wasm");
     Deno.bench({
       name: `SASRec train step, B=256, ${loss} [${b}]`,
       group: `train step ${loss}`,
@@ -63,10 +69,10 @@ for (const loss of ["ce", "bce"] as const) {
       n: slow ? 1 : 10,
       warmup: slow ? 0 : 2,
       async fn(t) {
-        await initBackend(b);
+        await start(b);
         const key = `${b}/${loss}`;
         if (!state.has(key)) {
-          const cfg = makeConfig({ loss, backend: b });
+          const cfg = makeConfig({ loss });
           const rng = makeRng(0);
           const model = sasrec(cfg, split, rng);
           state.set(key, {
@@ -91,13 +97,13 @@ for (const b of available) {
     name: `full-ranking evaluation, ${split.testTarget.length} users [${b}]`,
     group: "evaluation",
     baseline: b === "wasm",
-    n: b === "wasm" ? 3 : 1,
-    warmup: b === "wasm" ? 1 : 0,
+    n: b.startsWith("wasm") ? 3 : 1,
+    warmup: b.startsWith("wasm") ? 1 : 0,
     async fn(t) {
-      await initBackend(b);
+      await start(b);
       const key = `${b}/ce`;
       if (!state.has(key)) {
-        const cfg = makeConfig({ backend: b });
+        const cfg = makeConfig({});
         const rng = makeRng(0);
         state.set(key, { model: sasrec(cfg, split, rng), batches: [], i: 0 });
       }
@@ -107,4 +113,42 @@ for (const b of available) {
       t.end();
     },
   });
+}
+
+// Every method's training step on the default backend (wasm, native BLAS when
+// available), same data and batches: seconds per epoch = mean step x batches.
+const methodBatches = trainBatches(split, {
+  batchSize: 256,
+  rng: makeRng(0),
+  bucket: 16,
+});
+console.log(
+  `bench: ${methodBatches.length} batches per epoch (batch 256, length bucketing)`,
+);
+for (const method of Object.keys(METHOD_BUILDERS)) {
+  for (const loss of ["ce", "bce"] as const) {
+    let model: Model | undefined;
+    let i = 0;
+    Deno.bench({
+      name: `${method} train step, ${loss} [wasm]`,
+      group: `method step ${loss}`,
+      baseline: method === "sasrec",
+      n: 20,
+      warmup: 2,
+      async fn(t) {
+        await start("wasm");
+        if (!model) {
+          // SRMA's complement encoder is not pre-trained here: its frozen
+          // forward pass costs the same either way.
+          const cfg = makeConfig({ method, loss, bucket: 16 });
+          model = METHOD_BUILDERS[method](cfg, split, makeRng(0));
+        }
+        const rng = makeRng(i);
+        const batch = methodBatches[i++ % methodBatches.length];
+        t.start();
+        model.step(batch, { rng, epoch: 1, split });
+        t.end();
+      },
+    });
+  }
 }

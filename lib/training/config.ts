@@ -46,6 +46,8 @@ export interface TrainConfig {
   seed: number;
   /** Compute backend: auto, webgpu, wasm, cpu. */
   backend: "auto" | "webgpu" | "wasm" | "cpu";
+  /** On wasm, run matmuls through native OpenBLAS when it and --allow-ffi are available. */
+  nativeBlas: boolean;
   /** Data file; empty = the embedded synthetic default. */
   data: string;
   /** Data format: "sequences" (`user item item ...`) or "interactions" (CSV/TSV). */
@@ -162,6 +164,7 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   evalBatchSize: 512,
   seed: 42,
   backend: "auto",
+  nativeBlas: true,
   data: "",
   format: "sequences",
   userColumn: "user",
@@ -272,6 +275,7 @@ const CHECKS: Record<keyof TrainConfig, Check> = {
   evalBatchSize: posInt,
   seed: int,
   backend: oneOf("auto", "webgpu", "wasm", "cpu"),
+  nativeBlas: bool,
   data: str,
   format: oneOf("sequences", "interactions"),
   userColumn: str,
