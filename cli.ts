@@ -19,6 +19,7 @@ import { makeConfig, type TrainConfig } from "./lib/training/config.ts";
 import { makeProgress } from "./lib/util/progress.ts";
 import { writeTextFileAtomic } from "./lib/util/atomic.ts";
 import type { GroupedMetrics } from "./lib/eval/metrics.ts";
+import { gridConfigs, markdownTable, runComparison } from "./lib/compare.ts";
 
 const USAGE = `seqssl: self-supervised sequential recommendation
 
@@ -26,6 +27,7 @@ usage:
   deno run -A cli.ts train [options]
   deno run -A cli.ts eval --checkpoint FILE [--data FILE] [--backend B] [--json]
   deno run -A cli.ts recommend --checkpoint FILE [--data FILE] [--k 20] --output FILE
+  deno run -A cli.ts compare --grid FILE [--data FILE] [--out DIR] [--resume] [--json]
 
 train options:
   --method NAME       sasrec (default)
@@ -39,6 +41,10 @@ train options:
   --resume            continue from DIR/last.ckpt
   --json              print one JSON result on stdout, no progress
   --set KEY=VALUE     any config key (repeatable), e.g. --set lr=0.0005
+
+compare: trains every variant of a YAML grid ({base: {...}, variants: {name: {...}}})
+  on the same data, each in DIR/<variant> (resumable), and writes DIR/table.md and
+  DIR/results.json; --data, --format, --backend, --epochs, --seed, --set apply to all.
 `;
 
 /** Parse `--set` values: numbers and booleans as such, the rest as strings. */
@@ -255,6 +261,56 @@ async function recommendCmd(args: string[]): Promise<void> {
   );
 }
 
+async function compareCmd(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      grid: { type: "string" },
+      data: { type: "string" },
+      format: { type: "string" },
+      backend: { type: "string" },
+      epochs: { type: "string" },
+      seed: { type: "string" },
+      out: { type: "string" },
+      resume: { type: "boolean" },
+      json: { type: "boolean" },
+      set: { type: "string", multiple: true },
+    },
+    strict: true,
+  });
+  if (!values.grid) throw new Error("compare: expected --grid FILE");
+  const grid = await readYamlConfig(values.grid);
+  const overrides: Record<string, unknown> = {
+    data: values.data,
+    format: values.format,
+    backend: values.backend,
+    epochs: values.epochs === undefined ? undefined : parseValue(values.epochs),
+    seed: values.seed === undefined ? undefined : parseValue(values.seed),
+  };
+  for (const kv of values.set ?? []) {
+    const i = kv.indexOf("=");
+    if (i <= 0) throw new Error(`--set: expected KEY=VALUE, found '${kv}'`);
+    overrides[kv.slice(0, i)] = parseValue(kv.slice(i + 1));
+  }
+  for (const k of Object.keys(overrides)) {
+    if (overrides[k] === undefined) delete overrides[k];
+  }
+  const configs = gridConfigs(grid, overrides, { source: values.grid });
+  const first = Object.values(configs)[0];
+  const backend = await initBackend(first.backend, {
+    nativeBlas: first.nativeBlas,
+  });
+  const json = values.json === true;
+  const progress = makeProgress({ enabled: !json });
+  const rows = await runComparison(configs, backend, {
+    outDir: values.out,
+    resume: values.resume,
+    progress,
+  });
+  if (json) console.log(JSON.stringify(rows));
+  else console.log(markdownTable(rows));
+}
+
 /** Run the CLI with `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const [cmd, ...rest] = args;
@@ -262,6 +318,7 @@ export async function main(args: string[]): Promise<number> {
     if (cmd === "train") await train(rest);
     else if (cmd === "eval") await evalCmd(rest);
     else if (cmd === "recommend") await recommendCmd(rest);
+    else if (cmd === "compare") await compareCmd(rest);
     else if (
       cmd === undefined || cmd === "help" || cmd === "--help" || cmd === "-h"
     ) {

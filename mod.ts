@@ -34,3 +34,4 @@ export {
   DataError,
   NonFiniteLossError,
 } from "./lib/util/errors.ts";
+export * from "./lib/compare.ts";
