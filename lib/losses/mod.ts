@@ -6,3 +6,4 @@
 export * from "./rec.ts";
 export * from "./infonce.ts";
 export * from "./combine.ts";
+export * from "./regularizer.ts";

@@ -15,7 +15,7 @@ import { s4rec } from "./s4rec.ts";
 
 export { buildEncoder, lastPositionScorer, recLoss, sasrec } from "./sasrec.ts";
 export type { RecBatch } from "./sasrec.ts";
-export { mclrec } from "./mclrec.ts";
+export { mclrec, type MclrecBatch, type MclrecModel } from "./mclrec.ts";
 export { s4rec } from "./s4rec.ts";
 export { cl4srec, contrastive, type ModelAugmentation, srma } from "./srma.ts";
 export {
@@ -37,6 +37,7 @@ export const METHOD_BUILDERS: Record<string, MethodBuilder> = {
   sasrec,
   cl4srec,
   srma,
+  mclrec,
 };
 
 /**

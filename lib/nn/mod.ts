@@ -9,3 +9,10 @@ export type { EncodeOptions, Encoder, SeqInput } from "./encoder.ts";
 export { attentionMask, initSasrec, type SasrecConfig } from "./sasrec.ts";
 export { type GruConfig, initGru } from "./gru.ts";
 export { ffnStack, initFfnStack, keptLayers } from "./ffn_stack.ts";
+export {
+  augmenterMlp,
+  type AugmenterMlpInit,
+  type AugmenterMlpOptions,
+  augmenterWidths,
+  initAugmenterMlp,
+} from "./augmenter_mlp.ts";

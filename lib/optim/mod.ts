@@ -5,3 +5,4 @@
  */
 export * from "./transform.ts";
 export * from "./stepper.ts";
+export * from "./meta.ts";

@@ -157,7 +157,7 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   lr: 1e-3,
   weightDecay: 0,
   batchSize: 256,
-  bucket: 0,
+  bucket: 16,
   epochs: 200,
   patience: 10,
   evalEvery: 1,
