@@ -189,7 +189,11 @@ export async function runTraining(
     }
     return report;
   } finally {
-    model.dispose();
+    // A failure inside tfjs can leave it unable to free memory; never let
+    // that hide the original error.
+    try {
+      model.dispose();
+    } catch { /* already failing */ }
   }
 }
 

@@ -14,8 +14,11 @@
  *   a_b = -log B - logsumexp_k(S_bk / epsilon + c_k)
  *
  * and Q_bk = exp(S_bk / epsilon + a_b + c_k). These are SwAV's multiplicative
- * iterations written with logarithms: the same iterates, but exp cannot
- * underflow to an all-zero row or column for a small epsilon. Row sums are
+ * iterations (u = exp(a), v = exp(c)) written with logarithms. The
+ * TypeScript path runs the multiplicative form in float64 (one exp per
+ * entry) and falls back to the log domain when exp underflows a whole row
+ * or column (a tiny epsilon); the WGSL kernel always uses the log domain
+ * (float32). The iterates are the same either way. Row sums are
  * exact after any number of iterations; column sums approach 1/K as the
  * iterations grow (SwAV uses 3).
  *
@@ -62,6 +65,64 @@ export function sinkhornKnopp(
       } scores, found ${scores.length}`,
     );
   }
+  return multiplicative(scores, rows, cols, epsilon, iterations) ??
+    logDomain(scores, rows, cols, epsilon, iterations);
+}
+
+// The iterations on K = exp((S - max S) / epsilon) in float64: one exp per
+// entry, then only products and sums. Undefined when a row or column of K
+// underflows to zero (a very small epsilon); the log domain then takes over.
+function multiplicative(
+  scores: Float32Array,
+  rows: number,
+  cols: number,
+  epsilon: number,
+  iterations: number,
+): Float32Array | undefined {
+  let max = -Infinity;
+  for (let i = 0; i < scores.length; i++) {
+    if (scores[i] > max) max = scores[i];
+  }
+  const inv = 1 / epsilon;
+  const e = new Float64Array(rows * cols);
+  for (let i = 0; i < e.length; i++) e[i] = Math.exp((scores[i] - max) * inv);
+  const u = new Float64Array(rows).fill(1); // row scales
+  const v = new Float64Array(cols); // column scales
+  const colSum = new Float64Array(cols);
+  for (let it = 0; it < iterations; it++) {
+    colSum.fill(0);
+    for (let b = 0; b < rows; b++) {
+      const o = b * cols, ub = u[b];
+      for (let k = 0; k < cols; k++) colSum[k] += e[o + k] * ub;
+    }
+    for (let k = 0; k < cols; k++) {
+      if (!(colSum[k] > 0) || !isFinite(colSum[k])) return undefined;
+      v[k] = 1 / (cols * colSum[k]);
+    }
+    for (let b = 0; b < rows; b++) {
+      const o = b * cols;
+      let s = 0;
+      for (let k = 0; k < cols; k++) s += e[o + k] * v[k];
+      if (!(s > 0) || !isFinite(s)) return undefined;
+      u[b] = 1 / (rows * s);
+    }
+  }
+  const q = new Float32Array(rows * cols);
+  for (let b = 0; b < rows; b++) {
+    const o = b * cols, ub = u[b];
+    for (let k = 0; k < cols; k++) q[o + k] = e[o + k] * ub * v[k];
+  }
+  return q;
+}
+
+// The same iterations on the potentials a = log u, c = log v.
+function logDomain(
+  scores: Float32Array,
+  rows: number,
+  cols: number,
+  epsilon: number,
+  iterations: number,
+): Float32Array {
   const inv = 1 / epsilon;
   const a = new Float64Array(rows);
   const c = new Float64Array(cols);

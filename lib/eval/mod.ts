@@ -8,3 +8,4 @@ export * from "./rank.ts";
 export * from "./evaluate.ts";
 export * from "./recommend.ts";
 export * from "./popular.ts";
+export * from "./cluster_report.ts";

@@ -6,4 +6,5 @@
 export * from "./rec.ts";
 export * from "./infonce.ts";
 export * from "./combine.ts";
+export * from "./distill.ts";
 export * from "./regularizer.ts";

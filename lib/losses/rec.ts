@@ -76,6 +76,7 @@ export function fullSoftmaxCE(
   hidden: tf.Tensor3D,
   itemEmb: tf.Tensor2D,
   targets: Int32Array,
+  opts: { chunk?: number } = {},
 ): tf.Scalar {
   return tf.tidy(() => {
     const d = hidden.shape[2];
@@ -84,12 +85,100 @@ export function fullSoftmaxCE(
     const h = tf.gather(tf.reshape(hidden, [-1, d]), tf.tensor1d(pos, "int32"));
     const numItems = itemEmb.shape[0] - 2;
     const items = tf.slice(itemEmb, [1, 0], [numItems, d]);
-    const logits = tf.matMul(h, items, false, true);
-    const lse = logSumExpRows(logits as tf.Tensor2D);
-    const tgtIds = tf.tensor1d(pos.map((i) => targets[i]), "int32");
-    const tgt = tf.sum(tf.mul(h, tf.gather(itemEmb, tgtIds)), 1);
-    return tf.mean(tf.sub(lse, tgt)) as tf.Scalar;
+    const tgt = Int32Array.from(pos, (i) => targets[i] - 1); // 0-based rows of `items`
+    return softmaxCE(h as tf.Tensor2D, items as tf.Tensor2D, tgt, opts);
   });
+}
+
+/**
+ * Mean softmax cross-entropy of `h` `[R, d]` against every row of `items`
+ * `[N, d]` (logits `h items^T`), the correct class of row r being
+ * `targets[r]` (0-based). Computed in chunks of rows with a hand-written
+ * gradient, so the `[R, N]` logits never exist at once: memory is
+ * `chunk x N` whatever R is (R reaches 12,800 on a batch of long sequences,
+ * a 620 MB logit matrix on Beauty, and tfjs-wasm's heap is capped at 2 GB).
+ * The backward pass recomputes each chunk's logits:
+ * dh = (softmax - onehot) items, ditems = (softmax - onehot)^T h.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { softmaxCE } from "./rec.ts";
+ * // two classes with equal logits: loss = log 2
+ * const l = softmaxCE(tf.tensor2d([[0, 0]]), tf.tensor2d([[1, 0], [1, 0]]), new Int32Array([1]));
+ * if (Math.abs(l.dataSync()[0] - Math.log(2)) > 1e-6) throw new Error();
+ * ```
+ */
+export function softmaxCE(
+  h: tf.Tensor2D,
+  items: tf.Tensor2D,
+  targets: Int32Array,
+  opts: { chunk?: number } = {},
+): tf.Scalar {
+  const R = h.shape[0];
+  const chunk = Math.max(1, opts.chunk ?? 2048);
+  const spans: [number, number][] = [];
+  for (let a = 0; a < R; a += chunk) spans.push([a, Math.min(R, a + chunk)]);
+  const op = tf.customGrad(
+    ((hIn: tf.Tensor2D, itemsIn: tf.Tensor2D, save: tf.GradSaveFunc) => {
+      // Saved with the inputs, so it lives exactly as long as the tape needs it.
+      const tgt = tf.tensor1d(targets, "int32");
+      const lse = tf.tidy(() =>
+        tf.concat(spans.map(([a, b]) => {
+          const logits = tf.matMul(
+            tf.slice(hIn, [a, 0], [b - a, -1]),
+            itemsIn,
+            false,
+            true,
+          );
+          const m = tf.max(logits, 1, true);
+          return tf.add(
+            tf.reshape(m, [-1]),
+            tf.log(tf.sum(tf.exp(tf.sub(logits, m)), 1)),
+          );
+        }))
+      );
+      const value = tf.tidy(() => {
+        const t = tf.sum(tf.mul(hIn, tf.gather(itemsIn, tgt)), 1);
+        return tf.mean(tf.sub(lse, t));
+      });
+      save([hIn, itemsIn, lse, tgt]);
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [hs, its, l, tg] = saved;
+          const scale = tf.div(dy, R);
+          let dItems: tf.Tensor = tf.neg(
+            tf.unsortedSegmentSum(hs, tg as tf.Tensor1D, its.shape[0]),
+          );
+          const dh: tf.Tensor[] = [];
+          for (const [a, b] of spans) {
+            const [dhc, dic] = tf.tidy(() => {
+              const hc = tf.slice(hs, [a, 0], [b - a, -1]);
+              const p = tf.exp(
+                tf.sub(
+                  tf.matMul(hc, its, false, true),
+                  tf.expandDims(tf.slice(l, [a], [b - a]), 1),
+                ),
+              );
+              return [tf.matMul(p, its), tf.matMul(p, hc, true, false)];
+            });
+            dh.push(dhc);
+            const next = tf.add(dItems, dic);
+            dItems.dispose();
+            dic.dispose();
+            dItems = next;
+          }
+          const dhAll = tf.sub(tf.concat(dh), tf.gather(its, tg));
+          return [tf.mul(dhAll, scale), tf.mul(dItems, scale)];
+        },
+      };
+    }) as unknown as Parameters<typeof tf.customGrad>[0],
+  ) as unknown as (
+    h: tf.Tensor2D,
+    items: tf.Tensor2D,
+  ) => tf.Scalar;
+  return op(h, items);
 }
 
 /**

@@ -1,25 +1,384 @@
 /**
- * s4rec: placeholder until its recipe lands.
+ * S4Rec (Wei et al., "Leave No One Behind: Online Self-Supervised
+ * Self-Distillation for Sequential Recommendation", WWW 2024,
+ * `s4rec-arxiv.txt`) as a recipe of blocks:
+ *
+ *   L = L_SR + alpha L_clust + beta1 L_SCL + beta2 L_CKD + lambda L_adv  (Eq. 14)
+ *
+ * - L_SR: the next-item loss of the configured regime (Eq. 1).
+ * - L_clust (Eq. 3-7): online clustering of the sequence embedding z (the
+ *   encoder's last position on the un-augmented sequence) against K
+ *   trainable prototypes: p = softmax(cos(z, mu) / tau1), targets q from
+ *   Sinkhorn-Knopp inside the mini-batch without gradient
+ *   (`lib/cluster/online.ts`; WGSL on the webgpu backend).
+ * - L_SCL (Eq. 10): InfoNCE between two augmented views (tau2 =
+ *   clTemperature) whose denominators also hold the K - 1 intents the
+ *   sequence is not assigned to.
+ * - L_CKD (Eq. 11-12): KL(teacher || student) with a softmax over the d
+ *   embedding dimensions at tau3, teacher = the assigned intent, student =
+ *   each view's embedding; summed over the two views.
+ * - L_adv (Eq. 13): a linear head/tail classifier on z behind a gradient
+ *   reversal layer; cross-entropy on the labels of `split.isHead` (the
+ *   longest 20% of training sequences).
+ *
+ * `clustering: "kmeans"` replaces the prototypes by ICLRec-style K-means
+ * intents: at the start of every epoch all training sequences are embedded
+ * (no dropout) and clustered (`lib/cluster/kmeans.ts`); the centroids are
+ * constants for the epoch and L_clust's targets are the one-hot nearest
+ * centroid instead of Sinkhorn's codes. Everything else is unchanged, so
+ * the paper's online-vs-K-means comparison (Table 3, Table 5) can be rerun.
+ *
+ * Choices the paper leaves open (values and reasons):
+ * - Sinkhorn epsilon = 0.05, 3 iterations (config `sinkhornEpsilon`,
+ *   `sinkhornIters`): SwAV's values, which S4Rec's clustering follows.
+ *   Three iterations make the row sums exact and the column sums close to
+ *   1/K (about 1e-3 absolute at B = 256, K = 128), as in SwAV.
+ * - Prototype normalisation: the intents are directions. The prototypes are
+ *   stored as free `[K, d]` weights (initial rows of norm about 1) and
+ *   L2-normalised wherever they are used; z is L2-normalised in the
+ *   clustering scores (cosine), as SwAV normalises features and prototypes.
+ *   This bounds the scores by 1 so exp(s / 0.05) cannot overflow, and makes
+ *   tau1 = 0.1 mean what it means in SwAV. K-means intents are computed on
+ *   L2-normalised embeddings and used normalised too, so both clusterings
+ *   live on the same sphere (ICLRec itself clusters raw embeddings).
+ * - Where an intent meets a raw embedding (the extra negatives of Eq. 10 in
+ *   "dot" similarity, the teacher of Eq. 11), the unit intent is scaled to
+ *   the batch's mean view-embedding norm (no gradient), so a prototype is as
+ *   far from the origin as a typical sequence and the two kinds of negatives
+ *   (and teacher and student) are on one scale.
+ * - The teacher is detached, and so are the intents used as negatives: the
+ *   prototypes learn only from L_clust (K-means intents are constants
+ *   anyway), and Eq. 10-12 move the encoder, not the intents. This is the
+ *   usual distillation direction (teacher -> student); a teacher pulled by
+ *   the KL would drift towards the sparse tail students the method is meant
+ *   to help, and it keeps the online and K-means variants identical except
+ *   for where the intents come from.
+ * - h(u), the assigned intent of Eq. 10-12, is computed from the two views
+ *   themselves (the mean of their unit embeddings; online: the largest
+ *   Sinkhorn code, K-means: the nearest centroid), without gradient. The
+ *   views are differentiated on their own tape (memory: see
+ *   `lib/optim/stepper.ts`), and this keeps the tapes independent.
+ * - L_SCL is the mean over the 2N views of InfoNCE (as CL4SRec here); L_CKD
+ *   is the mean over sequences of the sum over the two views (Eq. 12).
+ * - The classifier of Eq. 13 has a bias (a "fully connected layer"); the
+ *   gradient reversal has scale 1, lambda weights the loss.
  *
  * @module
  */
+import * as tf from "@tensorflow/tfjs";
 import type { SplitDataset } from "../data/types.ts";
+import { evalBatches } from "../data/batch.ts";
+import type { SeqInput } from "../nn/encoder.ts";
+import type { Params } from "../nn/params.ts";
+import { disposeParams, normalVar } from "../nn/params.ts";
+import { dense, initDense } from "../nn/layers.ts";
+import { gradReverse, stopGradient } from "../nn/grad_reverse.ts";
+import { lastPosition, logSumExpRows } from "../losses/rec.ts";
+import { infoNCE, normalize } from "../losses/infonce.ts";
+import { distillKL } from "../losses/distill.ts";
+import { weighted } from "../losses/combine.ts";
+import {
+  clusterCrossEntropy,
+  cosineScores,
+  onlineClustering,
+} from "../cluster/online.ts";
+import { sinkhorn } from "../cluster/sinkhorn.ts";
+import { kmeans } from "../cluster/kmeans.ts";
+import type { ClusterSource } from "../eval/cluster_report.ts";
+import { adam, disposeTree } from "../optim/transform.ts";
+import {
+  jointStepper,
+  type LossOutput,
+  type Objective,
+} from "../optim/stepper.ts";
 import type { TrainConfig } from "../training/config.ts";
 import type { Model } from "../training/model.ts";
-import type { Rng } from "../util/rng.ts";
+import { sampleNegatives } from "../training/negatives.ts";
+import { ConfigError } from "../util/errors.ts";
+import { makeRng, type Rng } from "../util/rng.ts";
+import {
+  buildEncoder,
+  lastPositionScorer,
+  type RecBatch,
+  recLoss,
+} from "./sasrec.ts";
+import { augmenterFromConfig, batchSequences, makeView } from "./views.ts";
+
+/** Lloyd iterations of the K-means intents (faiss's default, as in ICLRec). */
+export const S4REC_KMEANS_ITERATIONS = 20;
+
+/** An S4Rec model: a {@linkcode Model} that also exposes its intents. */
+export interface S4RecModel extends Model {
+  /**
+   * The intents: `cluster(seqs)` embeds sequences (no dropout) and gives each
+   * its intent. Online: the nearest prototype (largest cosine, i.e. argmax
+   * p). K-means: K-means over those sequences' normalised embeddings (what
+   * the next epoch would use), seeded by `cfg.seed`.
+   */
+  clusters: ClusterSource;
+  /** The current unit intents `[K, d]` (a new tensor; the caller disposes it), or undefined before the first K-means. */
+  intents(): tf.Tensor2D | undefined;
+}
+
+interface S4RecBatch extends RecBatch {
+  view1: SeqInput;
+  view2: SeqInput;
+  /** Per row: 1 = head sequence, 0 = tail. */
+  heads: Int32Array;
+}
+
+const PROTO = "s4rec.prototypes";
+const ADV = "s4rec.adv";
 
 /**
- * Not implemented yet.
+ * S4Rec with every knob from `cfg`: clusters (K), clusterWeight (alpha),
+ * clusterTemperature (tau1), clustering ("online" | "kmeans"),
+ * sinkhornEpsilon, sinkhornIters, clWeight (beta1), clTemperature (tau2),
+ * clSimilarity, distillWeight (beta2), distillTemperature (tau3), advWeight
+ * (lambda), augment.
  *
  * @example
  * ```ts ignore
- * s4rec(cfg, split, rng);
+ * import { s4rec } from "jsr:@x/seqssl";
+ * const model = s4rec(makeConfig({ method: "s4rec" }), split, makeRng(0));
  * ```
  */
 export function s4rec(
-  _cfg: TrainConfig,
-  _split: SplitDataset,
-  _rng: Rng,
-): Model {
-  throw new Error("method 's4rec': not implemented yet");
+  cfg: TrainConfig,
+  split: SplitDataset,
+  rng: Rng,
+): S4RecModel {
+  if (cfg.clEmbedding !== "last") {
+    throw new ConfigError(
+      "clEmbedding",
+      "'last' for s4rec (its intents live in the d-dimensional space of z)",
+      `'${cfg.clEmbedding}'`,
+    );
+  }
+  const K = cfg.clusters, d = cfg.hidden;
+  const online = cfg.clustering === "online";
+  const params: Params = {};
+  const encoder = buildEncoder(params, cfg, split.numItems, rng);
+  if (online) {
+    params[PROTO] = normalVar([K, d], 1 / Math.sqrt(d), rng, PROTO);
+  }
+  initDense(params, ADV, d, 2, rng);
+  const trainable = Object.keys(params);
+  const dataAug = augmenterFromConfig(cfg, split);
+  const sk = { epsilon: cfg.sinkhornEpsilon, iterations: cfg.sinkhornIters };
+
+  // K-means intents (unit rows), refreshed by onEpochStart.
+  let centroids: tf.Tensor2D | undefined;
+  const intents = (p: Params): tf.Tensor2D => {
+    if (online) return normalize(p[PROTO] as unknown as tf.Tensor2D);
+    if (!centroids) {
+      throw new Error(
+        "s4rec (clustering 'kmeans'): no intents yet; onEpochStart clusters the sequences before each epoch",
+      );
+    }
+    return centroids;
+  };
+
+  // Sequence embeddings without dropout, L2-normalised, row-major [n, d].
+  const embed = (seqs: Int32Array[]): Float32Array => {
+    const out = new Float32Array(seqs.length * d);
+    const idx = Array.from({ length: seqs.length }, (_, i) => i);
+    let row = 0;
+    for (
+      const b of evalBatches(seqs, idx, {
+        batchSize: cfg.evalBatchSize,
+        maxLen: cfg.maxLen,
+      })
+    ) {
+      const z = tf.tidy(() =>
+        normalize(lastPosition(encoder.encode(params, b)))
+      );
+      out.set(z.dataSync(), row * d);
+      z.dispose();
+      row += b.batchSize;
+    }
+    return out;
+  };
+  const kmeansIntents = (seqs: Int32Array[], r: Rng) => {
+    if (K > seqs.length) {
+      throw new ConfigError(
+        "clusters",
+        `at most the number of training sequences (${seqs.length}) for K-means`,
+        String(K),
+      );
+    }
+    const res = kmeans(embed(seqs), d, {
+      k: K,
+      rng: r,
+      iterations: S4REC_KMEANS_ITERATIONS,
+    });
+    return res;
+  };
+  const refreshCentroids = (r: Rng) => {
+    const res = kmeansIntents(split.train, r);
+    centroids?.dispose();
+    centroids = tf.tidy(() => normalize(tf.tensor2d(res.centroids, [K, d])));
+  };
+
+  // Part 1: the next-item branch on the un-augmented sequences, with the
+  // clustering loss and the head/tail adversary on its embedding z.
+  const recPart = (p: Params, batch: S4RecBatch, r: Rng): LossOutput => {
+    const h = encoder.encode(p, batch, { rng: r });
+    const rec = recLoss(h, p, batch, cfg.loss);
+    const z = lastPosition(h);
+    const mu = intents(p);
+    let clust: tf.Scalar;
+    if (online) {
+      const out = onlineClustering(z, mu, {
+        temperature: cfg.clusterTemperature,
+        ...sk,
+      });
+      out.codes.dispose();
+      clust = out.loss;
+    } else {
+      const scores = cosineScores(z, mu);
+      const onehot = tf.tidy(() =>
+        tf.oneHot(tf.argMax(scores, 1), K).toFloat()
+      ) as tf.Tensor2D;
+      clust = clusterCrossEntropy(scores, onehot, {
+        temperature: cfg.clusterTemperature,
+      });
+    }
+    const logits = dense(p, ADV, gradReverse(z)) as tf.Tensor2D;
+    const labels = tf.tensor1d(batch.heads, "int32");
+    const adv = tf.mean(
+      tf.sub(
+        logSumExpRows(logits),
+        tf.sum(tf.mul(logits, tf.oneHot(labels, 2).toFloat()), 1),
+      ),
+    ) as tf.Scalar;
+    return weighted({
+      rec: [1, rec],
+      clust: [cfg.clusterWeight, clust],
+      adv: [cfg.advWeight, adv],
+    });
+  };
+
+  // Part 2: the two augmented views: L_SCL with intent negatives, L_CKD.
+  const viewPart = (p: Params, batch: S4RecBatch, r: Rng): LossOutput => {
+    const [z1, z2] = [batch.view1, batch.view2].map((v) =>
+      lastPosition(encoder.encode(p, v, { rng: r }))
+    );
+    const mu = stopGradient(intents(p));
+    const assign = tf.tidy(() => {
+      const both = tf.add(
+        normalize(stopGradient(z1)),
+        normalize(stopGradient(z2)),
+      ) as tf.Tensor2D;
+      const s = cosineScores(both, mu);
+      return tf.argMax(online ? sinkhorn(s, sk) : s, 1) as tf.Tensor1D;
+    });
+    // Mean norm of the views' embeddings (no gradient): the scale at which
+    // unit intents meet raw embeddings.
+    const scale = tf.tidy(() =>
+      tf.mean(tf.sqrt(tf.sum(tf.square(stopGradient(tf.concat([z1, z2]))), 1)))
+    );
+    const protos = tf.mul(mu, scale) as tf.Tensor2D;
+    // One-hot rows of h(u) (a matmul picks the teacher: gathering by an
+    // index tensor that the tape links to the parameters is not allowed).
+    const onehot = tf.oneHot(assign, K).toFloat() as tf.Tensor2D;
+    const extraMask = tf.sub(1, tf.concat([onehot, onehot])) as tf.Tensor2D;
+    const scl = infoNCE(z1, z2, {
+      temperature: cfg.clTemperature,
+      similarity: cfg.clSimilarity,
+      extraNegatives: protos,
+      extraMask,
+    });
+    const teacher = tf.matMul(onehot, protos) as tf.Tensor2D;
+    const tau3 = { temperature: cfg.distillTemperature };
+    const ckd = tf.add(
+      distillKL(teacher, z1, tau3),
+      distillKL(teacher, z2, tau3),
+    ) as tf.Scalar;
+    return weighted({
+      cl: [cfg.clWeight, scl],
+      ckd: [cfg.distillWeight, ckd],
+    });
+  };
+
+  const parts = cfg.clWeight > 0 || cfg.distillWeight > 0
+    ? [recPart, viewPart]
+    : [recPart];
+  const stepper = jointStepper(
+    parts,
+    adam(cfg.lr, { weightDecay: cfg.weightDecay }),
+    trainable,
+  );
+
+  const model: S4RecModel = {
+    method: "s4rec",
+    encoder,
+    params,
+    optStates: { main: stepper.init(params) },
+    prepareBatch: (batch, ctx) => {
+      const seqs = batchSequences(batch);
+      return {
+        ...batch,
+        negatives: cfg.loss === "bce"
+          ? sampleNegatives(batch, ctx.split, ctx.rng)
+          : undefined,
+        view1: makeView(seqs, dataAug, ctx.rng, cfg.maxLen),
+        view2: makeView(seqs, dataAug, ctx.rng, cfg.maxLen),
+        heads: Int32Array.from(batch.users, (u) => ctx.split.isHead[u]),
+      } as S4RecBatch;
+    },
+    objective: parts as Objective<unknown>,
+    trainable,
+    step: (batch, ctx) => {
+      // Outside `fit` (no onEpochStart yet): cluster now.
+      if (!online && !centroids) refreshCentroids(ctx.rng);
+      const b = model.prepareBatch!(batch, ctx) as S4RecBatch;
+      const res = stepper.step(params, model.optStates.main, b, ctx.rng);
+      model.optStates.main = res.optState;
+      return res.terms;
+    },
+    scorer: lastPositionScorer(encoder, params),
+    onEpochStart: online ? undefined : (_epoch, _split, r) => {
+      refreshCentroids(r);
+    },
+    clusters: {
+      numClusters: K,
+      cluster: (seqs) => {
+        if (!online) {
+          return kmeansIntents(seqs, makeRng(cfg.seed)).assign;
+        }
+        const z = embed(seqs);
+        const mu = tf.tidy(() =>
+          normalize(params[PROTO] as unknown as tf.Tensor2D)
+        );
+        const m = mu.dataSync() as Float32Array;
+        mu.dispose();
+        const out = new Int32Array(seqs.length);
+        for (let i = 0; i < seqs.length; i++) {
+          let best = 0, bestV = -Infinity;
+          for (let k = 0; k < K; k++) {
+            let s = 0;
+            for (let t = 0; t < d; t++) s += z[i * d + t] * m[k * d + t];
+            if (s > bestV) {
+              bestV = s;
+              best = k;
+            }
+          }
+          out[i] = best;
+        }
+        return out;
+      },
+    },
+    intents: () =>
+      online || centroids
+        ? tf.tidy(() => tf.clone(intents(params)))
+        : undefined,
+    dispose: () => {
+      disposeParams(params);
+      centroids?.dispose();
+      centroids = undefined;
+      for (const s of Object.values(model.optStates)) disposeTree(s);
+    },
+  };
+  return model;
 }

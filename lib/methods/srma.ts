@@ -229,7 +229,9 @@ export function contrastive(
           compParams[k].assign(v);
         }
       } finally {
-        sub.dispose();
+        try {
+          sub.dispose();
+        } catch { /* never hide the original error */ }
       }
     };
   }

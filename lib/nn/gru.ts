@@ -98,19 +98,24 @@ function gruEncode(
       ]),
       params[`${p}.bx`],
     );
-    const real = tf.cast(tf.notEqual(ids, 0), "float32");
+    // Per-step inputs by unstack, not slice: the gradient of a slice is a
+    // zero-padded copy of the whole input, which made backprop O(L^2) in memory.
+    const [gz, gr, gn] = tf.split(gx, 3, 2).map((g) => tf.unstack(g, 1));
     let h: tf.Tensor2D = tf.zeros([B, d]);
     const outs: tf.Tensor2D[] = [];
     for (let t = 0; t < L; t++) {
-      const x = tf.reshape(tf.slice(gx, [0, t, 0], [B, 1, 3 * d]), [B, 3 * d]);
       const hh = tf.add(tf.matMul(h, params[`${p}.wh`]), params[`${p}.bh`]);
-      const [xz, xr, xn] = tf.split(x, 3, 1);
       const [hz, hr, hn] = tf.split(hh, 3, 1);
-      const z = tf.sigmoid(tf.add(xz, hz));
-      const r = tf.sigmoid(tf.add(xr, hr));
-      const n = tf.tanh(tf.add(xn, tf.mul(r, hn)));
+      const z = tf.sigmoid(tf.add(gz[t], hz));
+      const r = tf.sigmoid(tf.add(gr[t], hr));
+      const n = tf.tanh(tf.add(gn[t], tf.mul(r, hn)));
       const hNew = tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, h));
-      const m = tf.reshape(tf.slice(real, [0, t], [B, 1]), [B, 1]);
+      // A constant mask (no gradient needed): 1 at real items, 0 at padding.
+      const maskAt = new Float32Array(B); // tfjs may keep the array: a fresh one
+      for (let b = 0; b < B; b++) {
+        maskAt[b] = input.inputs[b * L + t] !== 0 ? 1 : 0;
+      }
+      const m = tf.tensor2d(maskAt, [B, 1]);
       h = tf.add(tf.mul(m, hNew), tf.mul(tf.sub(1, m), h)) as tf.Tensor2D;
       outs.push(h);
     }

@@ -9,6 +9,7 @@ export type { EncodeOptions, Encoder, SeqInput } from "./encoder.ts";
 export { attentionMask, initSasrec, type SasrecConfig } from "./sasrec.ts";
 export { type GruConfig, initGru } from "./gru.ts";
 export { ffnStack, initFfnStack, keptLayers } from "./ffn_stack.ts";
+export { gradReverse, stopGradient } from "./grad_reverse.ts";
 export {
   augmenterMlp,
   type AugmenterMlpInit,
