@@ -409,3 +409,50 @@ Deno.test("resume: the checkpoint holds both optimiser states and a resumed run 
     await Deno.remove(dirB, { recursive: true });
   }
 });
+
+// Sparse synthetic data (300 users, 500 items, 30% noise), 8 epochs, three
+// seeds, cosine InfoNCE at t = 0.2 (with the default dot product at t = 1,
+// every contrastive method trails SASRec on the synthetic data). Measured on
+// wasm, mean test NDCG@20 over seeds 1-3: SASRec 0.053, MCLRec 0.081
+// (valid 0.057 vs 0.082). Honest caveats: the edge is faster learning in a
+// short run, mostly from L_cl1 (CL4SRec's loss: MCLRec with lambda = 0 gets
+// 0.055, CL4SRec 0.087); by 16 epochs the gap shrinks to a few percent.
+Deno.test("MCLRec beats SASRec on sparse synthetic data in a short run (wasm)", async () => {
+  const wasm = await initBackend("wasm");
+  try {
+    const mean = { sasrec: [0, 0], mclrec: [0, 0] };
+    const seeds = [1, 2, 3];
+    for (const seed of seeds) {
+      const dataset = synthetic({
+        seed,
+        numUsers: 300,
+        numItems: 500,
+        noise: 0.3,
+        maxLen: 30,
+      });
+      for (const method of ["sasrec", "mclrec"] as const) {
+        const cfg = makeConfig({
+          method,
+          seed,
+          batchSize: 64,
+          epochs: 8,
+          evalEvery: 4,
+          patience: 100,
+          bucket: 16,
+          clSimilarity: "cosine",
+          clTemperature: 0.2,
+        });
+        const r = await runTraining(cfg, wasm, { dataset });
+        mean[method][0] += r.valid!.all["NDCG@20"] / seeds.length;
+        mean[method][1] += r.test!.all["NDCG@20"] / seeds.length;
+      }
+    }
+    const msg = `valid/test NDCG@20: SASRec ${
+      mean.sasrec.map((x) => x.toFixed(4))
+    }, MCLRec ${mean.mclrec.map((x) => x.toFixed(4))}`;
+    assert(mean.mclrec[0] > 1.2 * mean.sasrec[0], msg);
+    assert(mean.mclrec[1] > 1.2 * mean.sasrec[1], msg);
+  } finally {
+    await initBackend("cpu");
+  }
+});
