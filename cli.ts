@@ -30,7 +30,7 @@ usage:
   deno run -A cli.ts compare --grid FILE [--data FILE] [--out DIR] [--resume] [--json]
 
 train options:
-  --method NAME       sasrec (default)
+  --method NAME       sasrec (default), cl4srec, srma, mclrec, s4rec
   --data FILE         data file; default: the embedded synthetic data set
   --format F          sequences (user item item ..., default) | interactions (CSV/TSV)
   --config FILE       YAML config (any config key); flags override it

@@ -411,8 +411,8 @@ Deno.test("resume: the checkpoint holds both optimiser states and a resumed run 
 });
 
 // Sparse synthetic data (300 users, 500 items, 30% noise), 8 epochs, three
-// seeds, cosine InfoNCE at t = 0.2 (with the default dot product at t = 1,
-// every contrastive method trails SASRec on the synthetic data). Measured on
+// seeds, cosine InfoNCE at t = 0.2 (the default; with the dot product at
+// t = 1, every contrastive method trails SASRec on the synthetic data). Measured on
 // wasm, mean test NDCG@20 over seeds 1-3: SASRec 0.053, MCLRec 0.081
 // (valid 0.057 vs 0.082). Honest caveats: the edge is faster learning in a
 // short run, mostly from L_cl1 (CL4SRec's loss: MCLRec with lambda = 0 gets

@@ -6,7 +6,8 @@
  * the encoder give h1, h2 (the last position, or all positions flattened:
  * `cfg.clEmbedding`); two learnable augmenters (MLP d -> d/2 -> d/4 -> d,
  * GELU, L2-normalised output; one shared augmenter with `augShared`) give
- * z1 = w1(h1), z2 = w2(h2).
+ * z1 = w1(h1), z2 = w2(h2). The augmenter's width is the embedding's (d, or
+ * maxLen * d when flattened), since InfoNCE(h1, z2) compares the two.
  *
  * Losses (Eq. 7, 9, 11-13), every InfoNCE and R with `clSimilarity` and
  * `clTemperature`:
@@ -26,18 +27,21 @@
  * - "joint" (MCLRec-J): one Adam step on L_0 over encoder and augmenters
  *   together (`lr`). Optimiser state: `main`.
  *
- * Where the reference code (QinHsiu/MCLRec) differs from the paper, this
- * recipe follows the paper and the project's protocol:
+ * Differences from the reference code (QinHsiu/MCLRec), where this recipe
+ * follows the paper and the project's protocol unless said otherwise:
  * - the code runs a third step per batch (the encoder again on L_0 after the
  *   augmenter update); Algorithm 1 has two stages, and so do we;
  * - the code's R is 0.1 * [R(h1, z2) + R(h2, z1) + R(z1, z2)] inside L_cl2, so
  *   its stage-1 weight is 0.1 beta and its stage-2 weight 0.1; here R is
  *   Eq. 11's R(z1, z2) with weight gamma in both stages (default gamma =
  *   0.1 beta, the code's stage-1 ratio);
- * - the code fixes L_cl2 to dot product at temperature 1 and uses its
+ * - the paper's s(.) is the inner product everywhere, without temperature;
+ *   the code fixes L_cl2 to dot product at temperature 1 and uses its
  *   `tau`/`sim` for L_cl1 and R; here all three use `clTemperature` and
- *   `clSimilarity` (identical at the defaults, dot and 1). R(z1, z2) does not
- *   depend on the similarity (z is unit-norm) and scales as 1/temperature.
+ *   `clSimilarity`, one choice for every contrast (dot and 1 reproduce the
+ *   paper and the code; the project's default is cosine at 0.2). R(z1, z2)
+ *   does not depend on the similarity (z is unit-norm) and scales as
+ *   1/temperature;
  * - the code's augmenter Adam uses the encoder's learning rate and weight
  *   decay; here its rate is `augLr` (default 1e-3, the same value) and its
  *   weight decay `weightDecay`.
