@@ -101,29 +101,29 @@ function metricLine(name: string, m: GroupedMetrics | undefined): string {
     }`;
 }
 
-async function train(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      method: { type: "string" },
-      data: { type: "string" },
-      format: { type: "string" },
-      config: { type: "string" },
-      backend: { type: "string" },
-      epochs: { type: "string" },
-      seed: { type: "string" },
-      out: { type: "string" },
-      resume: { type: "boolean" },
-      json: { type: "boolean" },
-      set: { type: "string", multiple: true },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  const fromFile = values.config ? await readYamlConfig(values.config) : {};
-  let cfg: TrainConfig = makeConfig(fromFile, { source: values.config });
-  const flags: Record<string, unknown> = {
-    method: values.method,
+/** Options shared by `train` and `compare`. */
+const RUN_OPTIONS = {
+  data: { type: "string" },
+  format: { type: "string" },
+  backend: { type: "string" },
+  epochs: { type: "string" },
+  seed: { type: "string" },
+  out: { type: "string" },
+  resume: { type: "boolean" },
+  json: { type: "boolean" },
+  set: { type: "string", multiple: true },
+} as const;
+
+/** Config overrides from the shared flags and every `--set KEY=VALUE`. */
+function flagOverrides(values: {
+  data?: string;
+  format?: string;
+  backend?: string;
+  epochs?: string;
+  seed?: string;
+  set?: string[];
+}): Record<string, unknown> {
+  const out: Record<string, unknown> = {
     data: values.data,
     format: values.format,
     backend: values.backend,
@@ -133,9 +133,29 @@ async function train(args: string[]): Promise<void> {
   for (const kv of values.set ?? []) {
     const i = kv.indexOf("=");
     if (i <= 0) throw new Error(`--set: expected KEY=VALUE, found '${kv}'`);
-    flags[kv.slice(0, i)] = parseValue(kv.slice(i + 1));
+    out[kv.slice(0, i)] = parseValue(kv.slice(i + 1));
   }
-  cfg = makeConfig(flags, { base: cfg, source: "command line" });
+  for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
+  return out;
+}
+
+async function train(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...RUN_OPTIONS,
+      method: { type: "string" },
+      config: { type: "string" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const fromFile = values.config ? await readYamlConfig(values.config) : {};
+  let cfg: TrainConfig = makeConfig(fromFile, { source: values.config });
+  cfg = makeConfig(
+    { ...flagOverrides(values), method: values.method },
+    { base: cfg, source: "command line" },
+  );
   if (values.resume && !values.out) {
     throw new Error("--resume: expected --out DIR with a last.ckpt in it");
   }
@@ -264,37 +284,12 @@ async function recommendCmd(args: string[]): Promise<void> {
 async function compareCmd(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: {
-      grid: { type: "string" },
-      data: { type: "string" },
-      format: { type: "string" },
-      backend: { type: "string" },
-      epochs: { type: "string" },
-      seed: { type: "string" },
-      out: { type: "string" },
-      resume: { type: "boolean" },
-      json: { type: "boolean" },
-      set: { type: "string", multiple: true },
-    },
+    options: { ...RUN_OPTIONS, grid: { type: "string" } },
     strict: true,
   });
   if (!values.grid) throw new Error("compare: expected --grid FILE");
   const grid = await readYamlConfig(values.grid);
-  const overrides: Record<string, unknown> = {
-    data: values.data,
-    format: values.format,
-    backend: values.backend,
-    epochs: values.epochs === undefined ? undefined : parseValue(values.epochs),
-    seed: values.seed === undefined ? undefined : parseValue(values.seed),
-  };
-  for (const kv of values.set ?? []) {
-    const i = kv.indexOf("=");
-    if (i <= 0) throw new Error(`--set: expected KEY=VALUE, found '${kv}'`);
-    overrides[kv.slice(0, i)] = parseValue(kv.slice(i + 1));
-  }
-  for (const k of Object.keys(overrides)) {
-    if (overrides[k] === undefined) delete overrides[k];
-  }
+  const overrides = flagOverrides(values);
   const configs = gridConfigs(grid, overrides, { source: values.grid });
   const first = Object.values(configs)[0];
   const backend = await initBackend(first.backend, {
