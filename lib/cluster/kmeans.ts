@@ -25,7 +25,7 @@ export interface KMeansOptions {
   k: number;
   /** Generator for the k-means++ seeding. */
   rng: Rng;
-  /** Most Lloyd iterations. Default 20 (faiss's default, which ICLRec uses). */
+  /** Most Lloyd iterations. Default 20 (the faiss setting of PCL and DeepCluster, which ICLRec's K-means derives from). */
   iterations?: number;
 }
 

@@ -104,7 +104,11 @@ import {
 } from "./sasrec.ts";
 import { augmenterFromConfig, batchSequences, makeView } from "./views.ts";
 
-/** Lloyd iterations of the K-means intents (faiss's default, as in ICLRec). */
+/**
+ * Lloyd iterations of the K-means intents: 20, the faiss setting of the PCL
+ * K-means that ICLRec's derives from (one run; faiss's nredo restarts are not
+ * repeated here).
+ */
 export const S4REC_KMEANS_ITERATIONS = 20;
 
 /** An S4Rec model: a {@linkcode Model} that also exposes its intents. */
