@@ -255,7 +255,7 @@ async function recommendCmd(args: string[]): Promise<void> {
     data: values.data,
     format: values.format as TrainConfig["format"] | undefined,
   });
-  const { ids } = recommend(m.model.scorer, m.dataset.sequences, {
+  const { ids } = await recommend(m.model.scorer, m.dataset.sequences, {
     k,
     maxLen: m.config.maxLen,
     numItems: m.dataset.numItems,

@@ -85,7 +85,7 @@ for (const loss of ["ce", "bce"] as const) {
         const rng = makeRng(s.i);
         const batch = s.batches[s.i++ % s.batches.length];
         t.start();
-        s.model.step(batch, { rng, epoch: 1, split });
+        await s.model.step(batch, { rng, epoch: 1, split });
         t.end();
       },
     });
@@ -146,7 +146,7 @@ for (const method of Object.keys(METHOD_BUILDERS)) {
         const rng = makeRng(i);
         const batch = methodBatches[i++ % methodBatches.length];
         t.start();
-        model.step(batch, { rng, epoch: 1, split });
+        await model.step(batch, { rng, epoch: 1, split });
         t.end();
       },
     });

@@ -114,7 +114,7 @@ Deno.test("tensor subarrays (non-zero byteOffset) are encoded from the right byt
   assertEquals(back.tensors.w.values, Float32Array.of(1, 2, 3));
 });
 
-Deno.test("state trees round-trip through treeToJson, the file format and treeFromJson", () => {
+Deno.test("state trees round-trip through treeToJson, the file format and treeFromJson", async () => {
   const tree: StateTree = [
     {
       count: 3,
@@ -125,7 +125,7 @@ Deno.test("state trees round-trip through treeToJson, the file format and treeFr
     [tf.tensor1d([7, 8], "int32"), 2.5, { deep: tf.scalar(1.25) }],
   ];
   const tensors: Record<string, StoredTensor> = {};
-  const json = treeToJson(tree, "opt", tensors);
+  const json = await treeToJson(tree, "opt", tensors);
   // tensors are moved out under path names; the JSON itself has none
   assertEquals(Object.keys(tensors).sort(), [
     "opt/0/mu/b",
@@ -169,9 +169,9 @@ Deno.test("treeFromJson names a missing tensor", () => {
   );
 });
 
-Deno.test("storeTensor copies values and keeps int32", () => {
+Deno.test("storeTensor copies values and keeps int32", async () => {
   const t = tf.tensor2d([[1, 2], [3, 4]], [2, 2], "int32");
-  const s = storeTensor(t);
+  const s = await storeTensor(t);
   assertEquals(s, {
     shape: [2, 2],
     dtype: "int32",

@@ -120,7 +120,7 @@ Deno.test("SRMA: the complement encoder is frozen; the encoder and the extra lay
   const comp0 = snap("comp/"), enc0 = snap("enc."), drop0 = snap("drop.");
   assert(Object.keys(comp0).length > 0 && Object.keys(drop0).length > 0);
   for (const b of trainBatches(split, { batchSize: 64, rng })) {
-    model.step(b, { rng, epoch: 1, split });
+    await model.step(b, { rng, epoch: 1, split });
   }
   assertEquals(snap("comp/"), comp0);
   assert(
@@ -134,7 +134,7 @@ Deno.test("SRMA: the complement encoder is frozen; the encoder and the extra lay
   model.dispose();
 });
 
-Deno.test("SRMA's combined objective passes a finite-difference gradient check (dropout, layer drop, complement on)", () => {
+Deno.test("SRMA's combined objective passes a finite-difference gradient check (dropout, layer drop, complement on)", async () => {
   const ds = synthetic({ seed: 5, numUsers: 40, numItems: 40, maxLen: 20 });
   const split = leaveOneOut(ds, { maxLen: 6 });
   const cfg = makeConfig({
@@ -187,7 +187,7 @@ Deno.test("SRMA's combined objective passes a finite-difference gradient check (
       );
     });
   const names = model.trainable!;
-  const { grads } = gradients(
+  const { grads } = await gradients(
     model.objective!,
     model.params,
     prepared,

@@ -12,6 +12,7 @@ import { leaveOneOut } from "../lib/data/split.ts";
 import { makeConfig } from "../lib/training/config.ts";
 import { sasrec } from "../lib/methods/sasrec.ts";
 import { makeRng } from "../lib/util/rng.ts";
+import { runTraining } from "../lib/experiment.ts";
 import { normalArray } from "../lib/nn/params.ts";
 import { assert, assertEquals } from "./_assert.ts";
 
@@ -120,6 +121,33 @@ Deno.test({
       }
     } finally {
       model.dispose();
+      await initBackend("cpu");
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "training runs on the webgpu backend (asynchronous reads only) and learns",
+  ignore: !adapter,
+  fn: async () => {
+    const backend = await initBackend("webgpu");
+    try {
+      const dataset = synthetic({ seed: 2, numUsers: 120, numItems: 60 });
+      const cfg = makeConfig({
+        hidden: 16,
+        heads: 2,
+        maxLen: 20,
+        epochs: 3,
+        batchSize: 64,
+        lr: 5e-3,
+      });
+      const report = await runTraining(cfg, backend, { dataset });
+      const losses = report.epochs.map((e) => e.loss.total);
+      assert(losses.every(Number.isFinite), `losses ${losses}`);
+      assert(losses[2] < losses[0], `loss did not decrease: ${losses}`);
+      assertEquals(report.backend.name, "webgpu");
+    } finally {
       await initBackend("cpu");
     }
   },

@@ -24,6 +24,7 @@ import {
   assert,
   assertAlmostEquals,
   assertEquals,
+  assertRejects,
   assertThrows,
 } from "./_assert.ts";
 
@@ -148,7 +149,7 @@ function changed(
   return Object.keys(a).filter((k) => a[k].some((v, i) => v !== b[k][i]));
 }
 
-Deno.test("meta step: stage 1 leaves the augmenters bit-identical, stage 2 leaves the encoder bit-identical", () => {
+Deno.test("meta step: stage 1 leaves the augmenters bit-identical, stage 2 leaves the encoder bit-identical", async () => {
   const split = tinySplit();
   const rng = makeRng(0);
   const model = mclrec(makeConfig(TINY), split, rng);
@@ -164,7 +165,12 @@ Deno.test("meta step: stage 1 leaves the augmenters bit-identical, stage 2 leave
   ) as MclrecBatch;
 
   const enc0 = snapshot(model.params, enc), aug0 = snapshot(model.params, aug);
-  const r1 = stages[0].step(model.params, model.optStates.encoder, batch, rng);
+  const r1 = await stages[0].step(
+    model.params,
+    model.optStates.encoder,
+    batch,
+    rng,
+  );
   model.optStates.encoder = r1.optState;
   const enc1 = snapshot(model.params, enc), aug1 = snapshot(model.params, aug);
   assertEquals(aug1, aug0, "stage 1 changed an augmenter weight");
@@ -173,7 +179,7 @@ Deno.test("meta step: stage 1 leaves the augmenters bit-identical, stage 2 leave
     assert(Number.isFinite(r1.terms[k]), `stage 1 term ${k}`);
   }
 
-  const r2 = stages[1].step(
+  const r2 = await stages[1].step(
     model.params,
     model.optStates.augmenters,
     batch,
@@ -187,7 +193,7 @@ Deno.test("meta step: stage 1 leaves the augmenters bit-identical, stage 2 leave
   model.dispose();
 });
 
-Deno.test("meta step: the two optimiser states stay separate (own parameters, own counts, own learning rates)", () => {
+Deno.test("meta step: the two optimiser states stay separate (own parameters, own counts, own learning rates)", async () => {
   const split = tinySplit();
   const rng = makeRng(1);
   const lr = 1e-3, augLr = 3e-2;
@@ -204,7 +210,7 @@ Deno.test("meta step: the two optimiser states stay separate (own parameters, ow
 
   const before = snapshot(model.params, [...enc, ...aug]);
   const batches = trainBatches(split, { batchSize: 32, rng });
-  const terms = model.step(batches[0], { rng, epoch: 1, split });
+  const terms = await model.step(batches[0], { rng, epoch: 1, split });
   for (const k of ["total", "augmenters.cl2", "augmenters.reg"]) {
     assert(k in terms, `missing term ${k}`);
   }
@@ -232,19 +238,19 @@ Deno.test("meta step: the two optimiser states stay separate (own parameters, ow
   >).stages;
   const encState = model.optStates.encoder;
   const b = model.prepareBatch!(batches[1], { rng, epoch: 1, split });
-  model.optStates.augmenters = stages[1].step(
+  model.optStates.augmenters = (await stages[1].step(
     model.params,
     model.optStates.augmenters,
     b as MclrecBatch,
     rng,
-  ).optState;
+  )).optState;
   assert(model.optStates.encoder === encState);
   assertEquals(adamOf("encoder").count, 1);
   assertEquals(adamOf("augmenters").count, 2);
   model.dispose();
 });
 
-Deno.test("metaStepper rejects overlapping groups and a missing state", () => {
+Deno.test("metaStepper rejects overlapping groups and a missing state", async () => {
   const loss = (p: Record<string, tf.Variable>) => {
     const l = tf.sum(tf.square(p.w)) as tf.Scalar;
     return { total: l, terms: {} };
@@ -262,13 +268,13 @@ Deno.test("metaStepper rejects overlapping groups and a missing state", () => {
     { name: "b", trainable: ["v"], loss, tx: adam(1) },
   );
   const params = { w: tf.variable(tf.ones([2])), v: tf.variable(tf.ones([2])) };
-  assertThrows(
-    () => s.step(params, { a: s.init(params) }, null, makeRng(0)),
+  await assertRejects(
+    async () => await s.step(params, { a: s.init(params) }, null, makeRng(0)),
     "state for 'b'",
   );
 });
 
-Deno.test("MCLRec-J and the shared augmenter: one optimiser over everything; one augmenter", () => {
+Deno.test("MCLRec-J and the shared augmenter: one optimiser over everything; one augmenter", async () => {
   const split = tinySplit();
   const rng = makeRng(2);
   const joint = mclrec(makeConfig({ ...TINY, metaStep: "joint" }), split, rng);
@@ -276,11 +282,14 @@ Deno.test("MCLRec-J and the shared augmenter: one optimiser over everything; one
   const all = [...joint.groups.encoder, ...joint.groups.augmenters];
   assertEquals([...joint.trainable!].sort(), all.sort());
   const before = snapshot(joint.params, all);
-  const terms = joint.step(trainBatches(split, { batchSize: 32, rng })[0], {
-    rng,
-    epoch: 1,
-    split,
-  });
+  const terms = await joint.step(
+    trainBatches(split, { batchSize: 32, rng })[0],
+    {
+      rng,
+      epoch: 1,
+      split,
+    },
+  );
   assert(!("augmenters.total" in terms));
   const moved = changed(before, snapshot(joint.params, all));
   assert(joint.groups.augmenters.every((n) => moved.includes(n)));
@@ -293,7 +302,7 @@ Deno.test("MCLRec-J and the shared augmenter: one optimiser over everything; one
   shared.dispose();
 });
 
-Deno.test("MCLRec's L_0 passes a finite-difference gradient check w.r.t. encoder and augmenters", () => {
+Deno.test("MCLRec's L_0 passes a finite-difference gradient check w.r.t. encoder and augmenters", async () => {
   const ds = synthetic({ seed: 5, numUsers: 40, numItems: 40, maxLen: 20 });
   const split = leaveOneOut(ds, { maxLen: 6 });
   const cfg = makeConfig({
@@ -336,7 +345,7 @@ Deno.test("MCLRec's L_0 passes a finite-difference gradient check w.r.t. encoder
       );
     });
   const names = [...model.groups.encoder, ...model.groups.augmenters];
-  const { grads } = gradients(
+  const { grads } = await gradients(
     model.objective!,
     model.params,
     prepared,

@@ -32,7 +32,7 @@ import {
   assertAlmostEquals,
   assertEquals,
   assertNotEquals,
-  assertThrows,
+  assertRejects,
 } from "./_assert.ts";
 
 await initBackend("cpu");
@@ -265,7 +265,7 @@ const coupled: LossFn<null> = (p) => {
   return { total: t, terms: { rec: t } };
 };
 
-Deno.test("jointStepper changes only the trainable parameters; others are bit-identical", () => {
+Deno.test("jointStepper changes only the trainable parameters; others are bit-identical", async () => {
   const params = threeParams();
   const before = {
     a: params.a.dataSync().slice(),
@@ -279,7 +279,7 @@ Deno.test("jointStepper changes only the trainable parameters; others are bit-id
   const adamState = (state as StateTree[])[0] as { mu: TensorMap };
   assertEquals(Object.keys(adamState.mu).sort(), ["a", "c"]);
   for (let i = 0; i < 3; i++) {
-    const res = st.step(params, state, null, makeRng(i));
+    const res = await st.step(params, state, null, makeRng(i));
     state = res.optState;
     assert(Number.isFinite(res.terms.total), "total reported");
     assertEquals(res.terms.total, res.terms.rec);
@@ -291,7 +291,7 @@ Deno.test("jointStepper changes only the trainable parameters; others are bit-id
   disposeTree(params as unknown as StateTree);
 });
 
-Deno.test("jointStepper: Adam through the stepper matches the float64 reference", () => {
+Deno.test("jointStepper: Adam through the stepper matches the float64 reference", async () => {
   // loss = sum(w^2 * k) with k = [1, 3]: grad = 2 k w (depends on w, so the
   // stepper must differentiate at the current weights each step).
   const w = tf.variable(tf.tensor1d([1, -0.5]));
@@ -308,7 +308,7 @@ Deno.test("jointStepper: Adam through the stepper matches the float64 reference"
   const ref = new RefAdam(2, 0.05);
   let p = [1, -0.5];
   for (let i = 0; i < 3; i++) {
-    const r = st.step({ w }, state, null, makeRng(0));
+    const r = await st.step({ w }, state, null, makeRng(0));
     state = r.optState;
     assertAlmostEquals(r.terms.total, p[0] ** 2 + 3 * p[1] ** 2, 1e-6, "loss");
     p = ref.step(p, [2 * p[0], 6 * p[1]]);
@@ -331,8 +331,8 @@ function isPlainTree(x: unknown): boolean {
   return false;
 }
 
-Deno.test("optimiser state is a plain tree that round-trips and resumes identically", () => {
-  const run = (split: boolean): Float32Array => {
+Deno.test("optimiser state is a plain tree that round-trips and resumes identically", async () => {
+  const run = async (split: boolean): Promise<Float32Array> => {
     const params = threeParams();
     const st = jointStepper(
       coupled,
@@ -342,13 +342,13 @@ Deno.test("optimiser state is a plain tree that round-trips and resumes identica
     let state = st.init(params);
     assert(isPlainTree(state), "init state is not a plain tree");
     for (let i = 0; i < 4; i++) {
-      state = st.step(params, state, null, makeRng(i)).optState;
+      state = (await st.step(params, state, null, makeRng(i))).optState;
       assert(isPlainTree(state), "state after a step is not a plain tree");
       if (split && i === 1) {
         // serialise (as a checkpoint would), drop, rebuild, continue
         const tensors: Record<string, StoredTensor> = {};
         const json = JSON.parse(
-          JSON.stringify(treeToJson(state, "opt", tensors)),
+          JSON.stringify(await treeToJson(state, "opt", tensors)),
         );
         disposeTree(state);
         state = treeFromJson(json, tensors);
@@ -363,10 +363,10 @@ Deno.test("optimiser state is a plain tree that round-trips and resumes identica
     disposeTree(params as unknown as StateTree);
     return out;
   };
-  assertEquals(run(true), run(false));
+  assertEquals(await run(true), await run(false));
 });
 
-Deno.test("jointStepper: NaN loss throws NonFiniteLossError and leaves params and state untouched", () => {
+Deno.test("jointStepper: NaN loss throws NonFiniteLossError and leaves params and state untouched", async () => {
   const params = threeParams();
   let poison = false;
   const loss: LossFn<null> = (p, _b, _r) => {
@@ -377,7 +377,7 @@ Deno.test("jointStepper: NaN loss throws NonFiniteLossError and leaves params an
   };
   const st = jointStepper(loss, adam(0.1), ["a", "b", "c"]);
   let state = st.init(params);
-  state = st.step(params, state, null, makeRng(0)).optState;
+  state = (await st.step(params, state, null, makeRng(0))).optState;
   const snap = [
     params.a.dataSync().slice(),
     params.b.dataSync().slice(),
@@ -386,8 +386,8 @@ Deno.test("jointStepper: NaN loss throws NonFiniteLossError and leaves params an
   const mu = ((state as StateTree[])[0] as { mu: TensorMap }).mu;
   const muSnap = mu.a.dataSync().slice();
   poison = true;
-  const e = assertThrows(
-    () => st.step(params, state, null, makeRng(1)),
+  const e = await assertRejects(
+    async () => await st.step(params, state, null, makeRng(1)),
     NonFiniteLossError,
     "is NaN",
   ) as NonFiniteLossError;
@@ -401,13 +401,13 @@ Deno.test("jointStepper: NaN loss throws NonFiniteLossError and leaves params an
   assert(!mu.a.isDisposed, "state disposed after a failed step");
   assertEquals(mu.a.dataSync(), muSnap);
   poison = false;
-  state = st.step(params, state, null, makeRng(2)).optState;
+  state = (await st.step(params, state, null, makeRng(2))).optState;
   assertNotEquals(params.a.dataSync(), snap[0]);
   disposeTree(state);
   disposeTree(params as unknown as StateTree);
 });
 
-Deno.test("jointStepper: an infinite reported term also stops the step, naming it", () => {
+Deno.test("jointStepper: an infinite reported term also stops the step, naming it", async () => {
   const params = threeParams();
   const snap = params.a.dataSync().slice();
   const loss: LossFn<null> = (p) => {
@@ -419,8 +419,8 @@ Deno.test("jointStepper: an infinite reported term also stops the step, naming i
   };
   const st = jointStepper(loss, adam(0.1), ["a"]);
   const state = st.init(params);
-  const e = assertThrows(
-    () => st.step(params, state, null, makeRng(0)),
+  const e = await assertRejects(
+    async () => await st.step(params, state, null, makeRng(0)),
     NonFiniteLossError,
     "'cl'",
   ) as NonFiniteLossError;
@@ -431,7 +431,7 @@ Deno.test("jointStepper: an infinite reported term also stops the step, naming i
   disposeTree(params as unknown as StateTree);
 });
 
-Deno.test("jointStepper does not leak tensors across steps", () => {
+Deno.test("jointStepper does not leak tensors across steps", async () => {
   const params = threeParams();
   const st = jointStepper(
     coupled,
@@ -439,10 +439,10 @@ Deno.test("jointStepper does not leak tensors across steps", () => {
     ["a", "b"],
   );
   let state = st.init(params);
-  state = st.step(params, state, null, makeRng(0)).optState;
+  state = (await st.step(params, state, null, makeRng(0))).optState;
   const n0 = tf.memory().numTensors;
   for (let i = 1; i < 6; i++) {
-    state = st.step(params, state, null, makeRng(i)).optState;
+    state = (await st.step(params, state, null, makeRng(i))).optState;
   }
   assertEquals(tf.memory().numTensors, n0, "tensor count grew");
   disposeTree(state);

@@ -40,7 +40,7 @@ function firstBatch(cfg: TrainConfig) {
   })[0];
 }
 
-Deno.test("s4rec: a step reports rec, clust, adv, cl, ckd (all finite) in both clusterings; registered as a method", () => {
+Deno.test("s4rec: a step reports rec, clust, adv, cl, ckd (all finite) in both clusterings; registered as a method", async () => {
   for (const clustering of ["online", "kmeans"] as const) {
     const cfg = makeConfig({ ...SMALL, clustering });
     const rng = makeRng(0);
@@ -51,7 +51,7 @@ Deno.test("s4rec: a step reports rec, clust, adv, cl, ckd (all finite) in both c
         "s4rec.prototypes" in model.params,
         clustering === "online",
       );
-      const terms = model.step(firstBatch(cfg), {
+      const terms = await model.step(firstBatch(cfg), {
         rng,
         epoch: 1,
         split: small,
@@ -70,7 +70,7 @@ Deno.test("s4rec: a step reports rec, clust, adv, cl, ckd (all finite) in both c
   );
 });
 
-Deno.test("s4rec: prototypes learn from L_clust only; the views' intents and teacher are detached; the adversary reaches the encoder", () => {
+Deno.test("s4rec: prototypes learn from L_clust only; the views' intents and teacher are detached; the adversary reaches the encoder", async () => {
   const cfg = makeConfig({ ...SMALL, clustering: "online" });
   const model = s4rec(cfg, small, makeRng(0));
   try {
@@ -78,16 +78,22 @@ Deno.test("s4rec: prototypes learn from L_clust only; the views' intents and tea
     const batch = model.prepareBatch!(firstBatch(cfg), ctx);
     const [recPart, viewPart] = model.objective as LossFn<unknown>[];
     const names = model.trainable!;
-    const norm = (part: LossFn<unknown>, name: string) => {
-      const { grads } = gradients(part, model.params, batch, makeRng(3), names);
+    const norm = async (part: LossFn<unknown>, name: string) => {
+      const { grads } = await gradients(
+        part,
+        model.params,
+        batch,
+        makeRng(3),
+        names,
+      );
       const v = tf.norm(grads[name]).dataSync()[0];
       for (const g of Object.values(grads)) g.dispose();
       return v;
     };
-    assert(norm(recPart, "s4rec.prototypes") > 0, "no L_clust gradient");
-    assertEquals(norm(viewPart, "s4rec.prototypes"), 0);
-    assert(norm(viewPart, "item_emb") > 0);
-    assert(norm(recPart, "s4rec.adv.w") > 0);
+    assert(await norm(recPart, "s4rec.prototypes") > 0, "no L_clust gradient");
+    assertEquals(await norm(viewPart, "s4rec.prototypes"), 0);
+    assert(await norm(viewPart, "item_emb") > 0);
+    assert(await norm(recPart, "s4rec.adv.w") > 0);
     // with only the adversary on, the encoder still gets a gradient (via the GRL)
     const advOnly = s4rec(
       makeConfig({
@@ -102,7 +108,7 @@ Deno.test("s4rec: prototypes learn from L_clust only; the views' intents and tea
     );
     try {
       const [advPart] = advOnly.objective as LossFn<unknown>[];
-      const { grads, terms } = gradients(
+      const { grads, terms } = await gradients(
         advPart,
         advOnly.params,
         batch,
@@ -122,7 +128,7 @@ Deno.test("s4rec: prototypes learn from L_clust only; the views' intents and tea
         small,
         makeRng(0),
       );
-      const r = gradients(
+      const r = await gradients(
         (recOnly.objective as LossFn<unknown>[])[0],
         recOnly.params,
         batch,

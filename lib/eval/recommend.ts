@@ -14,14 +14,14 @@ import { topKFromScores } from "./rank.ts";
  *
  * @example
  * ```ts ignore
- * const { ids } = recommend(model.scorer, dataset.sequences, { k: 20, maxLen: 50, numItems: N });
+ * const { ids } = await recommend(model.scorer, dataset.sequences, { k: 20, maxLen: 50, numItems: N });
  * ```
  */
-export function recommend(
+export async function recommend(
   scorer: Scorer,
   sequences: Int32Array[],
   opts: { k: number; maxLen: number; numItems: number; batchSize?: number },
-): { ids: Int32Array; scores: Float32Array } {
+): Promise<{ ids: Int32Array; scores: Float32Array }> {
   const { k, numItems } = opts;
   const U = sequences.length;
   const ids = new Int32Array(U * k);
@@ -37,7 +37,7 @@ export function recommend(
       })
     ) {
       const s = tf.tidy(() => tf.matMul(scorer.represent(batch), itemsT));
-      const vals = s.dataSync() as Float32Array;
+      const vals = (await s.data()) as Float32Array;
       s.dispose();
       const top = topKFromScores(
         vals,

@@ -123,7 +123,7 @@ export interface MclrecModel extends Model {
  * const rng = makeRng(0);
  * const model = mclrec(cfg, split, rng);
  * const batch = trainBatches(split, { batchSize: 20, rng })[0];
- * const terms = model.step(batch, { rng, epoch: 1, split });
+ * const terms = await model.step(batch, { rng, epoch: 1, split });
  * if (!("augmenters.cl2" in terms)) throw new Error(Object.keys(terms).join());
  * model.dispose();
  * ```
@@ -237,15 +237,20 @@ export function mclrec(
     trainable: stepper.trainable.filter((n) =>
       cfg.metaStep === "joint" || encNames.includes(n)
     ),
-    step: (batch, ctx) => {
+    step: async (batch, ctx) => {
       const b = model.prepareBatch!(batch, ctx) as MclrecBatch;
       if (cfg.metaStep === "joint") {
-        const res = stepper.step(params, model.optStates.main, b, ctx.rng);
+        const res = await stepper.step(
+          params,
+          model.optStates.main,
+          b,
+          ctx.rng,
+        );
         model.optStates.main = res.optState;
         return res.terms;
       }
       // The meta stepper's state is the record of both groups' states.
-      const res = stepper.step(params, model.optStates, b, ctx.rng);
+      const res = await stepper.step(params, model.optStates, b, ctx.rng);
       model.optStates = res.optState as Record<string, StateTree>;
       return res.terms;
     },

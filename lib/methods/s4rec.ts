@@ -333,11 +333,11 @@ export function s4rec(
     },
     objective: parts as Objective<unknown>,
     trainable,
-    step: (batch, ctx) => {
+    step: async (batch, ctx) => {
       // Outside `fit` (no onEpochStart yet): cluster now.
       if (!online && !centroids) refreshCentroids(ctx.rng);
       const b = model.prepareBatch!(batch, ctx) as S4RecBatch;
-      const res = stepper.step(params, model.optStates.main, b, ctx.rng);
+      const res = await stepper.step(params, model.optStates.main, b, ctx.rng);
       model.optStates.main = res.optState;
       return res.terms;
     },

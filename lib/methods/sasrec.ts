@@ -140,11 +140,11 @@ export function sasrec(cfg: TrainConfig, split: SplitDataset, rng: Rng): Model {
     encoder,
     params,
     optStates: { main: stepper.init(params) },
-    step: (batch, ctx) => {
+    step: async (batch, ctx) => {
       const b: RecBatch = cfg.loss === "bce"
         ? { ...batch, negatives: sampleNegatives(batch, ctx.split, ctx.rng) }
         : batch;
-      const res = stepper.step(params, model.optStates.main, b, ctx.rng);
+      const res = await stepper.step(params, model.optStates.main, b, ctx.rng);
       model.optStates.main = res.optState;
       return res.terms;
     },

@@ -185,9 +185,9 @@ export function contrastive(
     },
     objective: loss as Objective<unknown>,
     trainable,
-    step: (batch, ctx) => {
+    step: async (batch, ctx) => {
       const b = model.prepareBatch!(batch, ctx) as ViewBatch;
-      const res = stepper.step(params, model.optStates.main, b, ctx.rng);
+      const res = await stepper.step(params, model.optStates.main, b, ctx.rng);
       model.optStates.main = res.optState;
       return res.terms;
     },

@@ -68,7 +68,7 @@ export interface MetaStepper<B> extends Stepper<B> {
  *     loss: (p) => { const l = sq(tf.sub(tf.add(p.a, p.b), 2)); return { total: l, terms: { l } }; } },
  * );
  * let st = s.init(params);
- * for (let i = 0; i < 100; i++) st = s.step(params, st, null, makeRng(i)).optState;
+ * for (let i = 0; i < 100; i++) st = (await s.step(params, st, null, makeRng(i))).optState;
  * const [a, b] = [params.a.dataSync()[0], params.b.dataSync()[0]];
  * if (Math.abs(a - 1) > 1e-3 || Math.abs(b - 1) > 1e-3) throw new Error(`${a} ${b}`);
  * ```
@@ -104,7 +104,7 @@ export function metaStepper<B>(
       [n1]: s1.init(params),
       [n2]: s2.init(params),
     }),
-    step: (params, optState, batch, rng): StepResult => {
+    step: async (params, optState, batch, rng): Promise<StepResult> => {
       const st = optState as Record<string, StateTree>;
       for (const n of [n1, n2]) {
         if (!(n in st)) {
@@ -115,10 +115,10 @@ export function metaStepper<B>(
           );
         }
       }
-      const r1 = s1.step(params, st[n1], batch, rng);
+      const r1 = await s1.step(params, st[n1], batch, rng);
       let r2: StepResult;
       try {
-        r2 = s2.step(params, st[n2], batch, rng);
+        r2 = await s2.step(params, st[n2], batch, rng);
       } catch (e) {
         // Keep the caller's record usable: stage 1's new state replaces the
         // one it consumed.

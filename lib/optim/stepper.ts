@@ -45,7 +45,12 @@ export interface Stepper<B> {
   /** The optimiser's initial state for the trainable parameters. */
   init(params: Params): StateTree;
   /** One update: gradients of the loss, optimiser, in-place parameter update. */
-  step(params: Params, optState: StateTree, batch: B, rng: Rng): StepResult;
+  step(
+    params: Params,
+    optState: StateTree,
+    batch: B,
+    rng: Rng,
+  ): Promise<StepResult>;
 }
 
 /**
@@ -68,20 +73,20 @@ export type Objective<B> = LossFn<B> | LossFn<B>[];
  * import { gradients } from "./stepper.ts";
  * import { makeRng } from "../util/rng.ts";
  * const params = { w: tf.variable(tf.scalar(3)) };
- * const { grads } = gradients(
+ * const { grads } = await gradients(
  *   (p) => { const t = tf.square(p.w) as tf.Scalar; return { total: t, terms: {} }; },
  *   params, null, makeRng(0), ["w"],
  * );
  * if (grads.w.dataSync()[0] !== 6) throw new Error();
  * ```
  */
-export function gradients<B>(
+export async function gradients<B>(
   loss: Objective<B>,
   params: Params,
   batch: B,
   rng: Rng,
   names: string[],
-): { grads: TensorMap; terms: Record<string, number> } {
+): Promise<{ grads: TensorMap; terms: Record<string, number> }> {
   const vars = names.map((n) => {
     const v = params[n];
     if (!v) throw new Error(`stepper: no parameter named '${n}'`);
@@ -102,10 +107,11 @@ export function gradients<B>(
       return out.total;
     }, vars);
     for (const [k, t] of Object.entries(kept)) {
-      terms[k] = t.dataSync()[0];
+      // Asynchronous reads: tfjs-webgpu cannot read synchronously in Deno.
+      terms[k] = (await t.data())[0];
       t.dispose();
     }
-    total += value.dataSync()[0];
+    total += (await value.data())[0];
     value.dispose();
     names.forEach((n, i) => {
       const g = grads[vars[i].name];
@@ -149,7 +155,7 @@ export function gradients<B>(
  *   return { total: t, terms: { sq: t } };
  * }, adam(0.1), ["w"]);
  * let st = s.init(params);
- * for (let i = 0; i < 50; i++) st = s.step(params, st, null, makeRng(i)).optState;
+ * for (let i = 0; i < 50; i++) st = (await s.step(params, st, null, makeRng(i))).optState;
  * if (Math.abs(params.w.dataSync()[0]) > 1) throw new Error("did not descend");
  * ```
  */
@@ -161,8 +167,14 @@ export function jointStepper<B>(
   return {
     trainable,
     init: (params) => tx.init(subset(params, trainable)),
-    step: (params, optState, batch, rng) => {
-      const { grads, terms } = gradients(loss, params, batch, rng, trainable);
+    step: async (params, optState, batch, rng) => {
+      const { grads, terms } = await gradients(
+        loss,
+        params,
+        batch,
+        rng,
+        trainable,
+      );
       const [updates, next] = tx.update(
         grads,
         optState,

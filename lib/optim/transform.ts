@@ -147,16 +147,15 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation {
   return {
     init: () => 0,
     update: (grads, state) => {
-      const norm = Math.sqrt(
-        Object.values(grads).reduce((s, g) => {
-          const t = tf.tidy(() => tf.sum(tf.square(g)));
-          const v = t.dataSync()[0];
-          t.dispose();
-          return s + v;
-        }, 0),
-      );
-      const f = norm > maxNorm ? maxNorm / norm : 1;
-      return [mapTensors(grads, (g) => tf.mul(g, f)), state];
+      // The factor stays a tensor (no read-back inside a step).
+      const f = tf.tidy(() => {
+        const sq = Object.values(grads).map((g) => tf.sum(tf.square(g)));
+        const norm = tf.sqrt(sq.length ? tf.addN(sq) : tf.scalar(0));
+        return tf.minimum(1, tf.div(maxNorm, tf.maximum(norm, 1e-30)));
+      });
+      const out = mapTensors(grads, (g) => tf.mul(g, f));
+      f.dispose();
+      return [out, state];
     },
   };
 }

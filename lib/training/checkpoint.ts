@@ -191,12 +191,13 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { storeTensor } from "./checkpoint.ts";
- * if (storeTensor(tf.ones([2])).values[0] !== 1) throw new Error();
+ * if ((await storeTensor(tf.ones([2]))).values[0] !== 1) throw new Error();
  * ```
  */
-export function storeTensor(t: tf.Tensor): StoredTensor {
+export async function storeTensor(t: tf.Tensor): Promise<StoredTensor> {
   const dtype = t.dtype === "int32" ? "int32" : "float32";
-  const values = t.dataSync();
+  // Asynchronous: tfjs-webgpu cannot read synchronously in Deno.
+  const values = await t.data();
   return {
     shape: t.shape.slice(),
     dtype,
@@ -215,27 +216,31 @@ export function storeTensor(t: tf.Tensor): StoredTensor {
  * import * as tf from "@tensorflow/tfjs";
  * import { treeFromJson, treeToJson } from "./checkpoint.ts";
  * const tensors = {};
- * const json = treeToJson({ count: 2, mu: { w: tf.ones([1]) } }, "opt", tensors);
+ * const json = await treeToJson({ count: 2, mu: { w: tf.ones([1]) } }, "opt", tensors);
  * const back = treeFromJson(json, tensors) as { count: number };
  * if (back.count !== 2) throw new Error();
  * ```
  */
-export function treeToJson(
+export async function treeToJson(
   tree: StateTree,
   prefix: string,
   tensors: Record<string, StoredTensor>,
-): unknown {
+): Promise<unknown> {
   if (tree instanceof tf.Tensor) {
-    tensors[prefix] = storeTensor(tree);
+    tensors[prefix] = await storeTensor(tree);
     return { $tensor: prefix };
   }
   if (Array.isArray(tree)) {
-    return tree.map((t, i) => treeToJson(t, `${prefix}/${i}`, tensors));
+    const out: unknown[] = [];
+    for (const [i, t] of tree.entries()) {
+      out.push(await treeToJson(t, `${prefix}/${i}`, tensors));
+    }
+    return out;
   }
   if (typeof tree === "number") return tree;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(tree)) {
-    out[k] = treeToJson(v, `${prefix}/${k}`, tensors);
+    out[k] = await treeToJson(v, `${prefix}/${k}`, tensors);
   }
   return out;
 }

@@ -98,18 +98,18 @@ function fingerprint(split: SplitDataset): string {
   return `${split.name}:${split.train.length}:${split.numItems}:${h}`;
 }
 
-function modelTensors(
+async function modelTensors(
   model: Model,
   withOpt: boolean,
-): { tensors: Record<string, StoredTensor>; opt: unknown } {
+): Promise<{ tensors: Record<string, StoredTensor>; opt: unknown }> {
   const tensors: Record<string, StoredTensor> = {};
   for (const [k, v] of Object.entries(model.params)) {
-    tensors[`p/${k}`] = storeTensor(v);
+    tensors[`p/${k}`] = await storeTensor(v);
   }
   const opt: Record<string, unknown> = {};
   if (withOpt) {
     for (const [g, s] of Object.entries(model.optStates)) {
-      opt[g] = treeToJson(s, `opt/${g}`, tensors);
+      opt[g] = await treeToJson(s, `opt/${g}`, tensors);
     }
   }
   return { tensors, opt };
@@ -232,7 +232,7 @@ export async function fit(
     for (const batch of batches) {
       let terms: Record<string, number>;
       try {
-        terms = model.step(batch, { rng, epoch, split });
+        terms = await model.step(batch, { rng, epoch, split });
       } catch (e) {
         if (e instanceof NonFiniteLossError) {
           progress.end();
@@ -288,7 +288,7 @@ export async function fit(
     );
     opts.onEpoch?.(rec);
     if (best && improved) {
-      const { tensors } = modelTensors(model, false);
+      const { tensors } = await modelTensors(model, false);
       await saveCheckpoint(best, {
         meta: {
           kind: "best",
@@ -302,7 +302,7 @@ export async function fit(
       });
     }
     if (last) {
-      const { tensors, opt } = modelTensors(model, true);
+      const { tensors, opt } = await modelTensors(model, true);
       const ck: Checkpoint = {
         meta: {
           kind: "last",

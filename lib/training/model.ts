@@ -35,7 +35,7 @@ export interface Model {
   /** Optimiser states by group name; replaced by `step`. */
   optStates: Record<string, StateTree>;
   /** One training step; returns the loss terms' values (incl. `total`). */
-  step(batch: TrainBatch, ctx: StepContext): Record<string, number>;
+  step(batch: TrainBatch, ctx: StepContext): Promise<Record<string, number>>;
   /** Scores for evaluation and recommendation. */
   scorer: Scorer;
   /**
