@@ -35,7 +35,7 @@ train options:
   --format F          sequences (user item item ..., default) | interactions (CSV/TSV)
   --config FILE       YAML config (any config key); flags override it
   --backend B         auto (default) | webgpu | wasm | cpu
-  --epochs N          most epochs
+  --epochs N          most epochs (default 200; 20 on the embedded synthetic data)
   --seed N            seed of every random choice
   --out DIR           write checkpoints and result.json to DIR
   --resume            continue from DIR/last.ckpt
@@ -101,6 +101,9 @@ function metricLine(name: string, m: GroupedMetrics | undefined): string {
     }`;
 }
 
+/** Epochs on the embedded synthetic data when none are asked for. */
+const QUICK_EPOCHS = 20;
+
 /** Options shared by `train` and `compare`. */
 const RUN_OPTIONS = {
   data: { type: "string" },
@@ -152,10 +155,15 @@ async function train(args: string[]): Promise<void> {
   });
   const fromFile = values.config ? await readYamlConfig(values.config) : {};
   let cfg: TrainConfig = makeConfig(fromFile, { source: values.config });
-  cfg = makeConfig(
-    { ...flagOverrides(values), method: values.method },
-    { base: cfg, source: "command line" },
-  );
+  const overrides = { ...flagOverrides(values), method: values.method };
+  cfg = makeConfig(overrides, { base: cfg, source: "command line" });
+  // The embedded demo data keeps improving slowly for ~100 epochs; unless
+  // told otherwise, train it for QUICK_EPOCHS so the quick start takes minutes.
+  if (
+    !cfg.data && overrides.epochs === undefined && fromFile.epochs === undefined
+  ) {
+    cfg = makeConfig({ epochs: QUICK_EPOCHS }, { base: cfg });
+  }
   if (values.resume && !values.out) {
     throw new Error("--resume: expected --out DIR with a last.ckpt in it");
   }
