@@ -155,7 +155,10 @@ async function train(args: string[]): Promise<void> {
   });
   const fromFile = values.config ? await readYamlConfig(values.config) : {};
   let cfg: TrainConfig = makeConfig(fromFile, { source: values.config });
-  const overrides = { ...flagOverrides(values), method: values.method };
+  const overrides: Record<string, unknown> = {
+    ...flagOverrides(values),
+    method: values.method,
+  };
   cfg = makeConfig(overrides, { base: cfg, source: "command line" });
   // The embedded demo data keeps improving slowly for ~100 epochs; unless
   // told otherwise, train it for QUICK_EPOCHS so the quick start takes minutes.
