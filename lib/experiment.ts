@@ -22,6 +22,11 @@ import type { Progress } from "./util/progress.ts";
 import { makeRng } from "./util/rng.ts";
 import { writeTextFileAtomic } from "./util/atomic.ts";
 import type { BackendInfo } from "./backend/init.ts";
+import {
+  type ClusterReport,
+  clusterReport,
+  hasClusters,
+} from "./eval/cluster_report.ts";
 
 /**
  * The dataset a config names: `cfg.data` read as `cfg.format`, or the
@@ -114,6 +119,11 @@ export interface TrainReport {
   secondsPerEpoch: number;
   /** Which sequence embedding and regime were used, for results tables. */
   notes: string[];
+  /**
+   * For methods with clusters (S4Rec): per-cluster head rates as quartiles,
+   * cluster sizes, and on data with planted intents the NMI against them.
+   */
+  clusters?: ClusterReport;
 }
 
 /** Options of {@linkcode runTraining}. */
@@ -181,6 +191,11 @@ export async function runTraining(
         "evaluation: full ranking over all items, history excluded",
       ],
     };
+    if (hasClusters(model)) {
+      report.clusters = await clusterReport(model.clusters, split, {
+        seed: cfg.seed,
+      });
+    }
     if (opts.outDir) {
       await writeTextFileAtomic(
         `${opts.outDir}/result.json`,

@@ -161,8 +161,8 @@ Deno.test("s4rec kmeans: onEpochStart sets K unit intents; clusters are determin
     const norms = tf.norm(mu, "euclidean", 1).dataSync();
     for (const v of norms) assert(Math.abs(v - 1) < 1e-5);
     mu.dispose();
-    const a = model.clusters.cluster(small.train);
-    const b = model.clusters.cluster(small.train);
+    const a = await model.clusters.cluster(small.train);
+    const b = await model.clusters.cluster(small.train);
     assertEquals(Array.from(a), Array.from(b));
   } finally {
     model.dispose();
@@ -218,8 +218,8 @@ Deno.test("s4rec on the synthetic default: clusters recover the planted intents 
   const model = s4rec(cfg, split, rng);
   try {
     await fit(model, split, cfg, rng);
-    const report = clusterReport(model.clusters, split);
-    const assign = model.clusters.cluster(split.train);
+    const report = await clusterReport(model.clusters, split);
+    const assign = await model.clusters.cluster(split.train);
     const shuffles = Array.from({ length: 20 }, (_, i) =>
       nmi(
         Int32Array.from(shuffle(Array.from(assign), makeRng(100 + i))),

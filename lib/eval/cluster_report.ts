@@ -16,7 +16,7 @@ export interface ClusterSource {
   /** Number of clusters K; cluster ids are 0..K-1. */
   numClusters: number;
   /** The cluster of each sequence (training inputs, oldest item first). */
-  cluster(seqs: Int32Array[]): Int32Array;
+  cluster(seqs: Int32Array[]): Int32Array | Promise<Int32Array>;
 }
 
 /** Five-number summary: min, quartiles, max (linear interpolation). */
@@ -158,17 +158,17 @@ export interface ClusterReportOptions {
  * import { synthetic } from "../data/synthetic.ts";
  * const split = leaveOneOut(synthetic({ numUsers: 100 }), { maxLen: 20 });
  * // clusters = the planted intents themselves: NMI 1
- * const report = clusterReport({ numClusters: 8, cluster: () => split.intents! }, split);
+ * const report = await clusterReport({ numClusters: 8, cluster: () => split.intents! }, split);
  * if (Math.abs(report.nmi! - 1) > 1e-9) throw new Error();
  * ```
  */
-export function clusterReport(
+export async function clusterReport(
   source: ClusterSource,
   split: SplitDataset,
   opts: ClusterReportOptions = {},
-): ClusterReport {
+): Promise<ClusterReport> {
   const K = source.numClusters;
-  const assign = source.cluster(split.train);
+  const assign = await source.cluster(split.train);
   if (assign.length !== split.train.length) {
     throw new RangeError(
       `clusterReport: expected ${split.train.length} cluster ids, found ${assign.length}`,

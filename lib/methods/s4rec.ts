@@ -184,7 +184,7 @@ export function s4rec(
   };
 
   // Sequence embeddings without dropout, L2-normalised, row-major [n, d].
-  const embed = (seqs: Int32Array[]): Float32Array => {
+  const embed = async (seqs: Int32Array[]): Promise<Float32Array> => {
     const out = new Float32Array(seqs.length * d);
     const idx = Array.from({ length: seqs.length }, (_, i) => i);
     let row = 0;
@@ -197,13 +197,13 @@ export function s4rec(
       const z = tf.tidy(() =>
         normalize(lastPosition(encoder.encode(params, b)))
       );
-      out.set(z.dataSync(), row * d);
+      out.set(await z.data(), row * d);
       z.dispose();
       row += b.batchSize;
     }
     return out;
   };
-  const kmeansIntents = (seqs: Int32Array[], r: Rng) => {
+  const kmeansIntents = async (seqs: Int32Array[], r: Rng) => {
     if (K > seqs.length) {
       throw new ConfigError(
         "clusters",
@@ -211,15 +211,15 @@ export function s4rec(
         String(K),
       );
     }
-    const res = kmeans(embed(seqs), d, {
+    const res = kmeans(await embed(seqs), d, {
       k: K,
       rng: r,
       iterations: S4REC_KMEANS_ITERATIONS,
     });
     return res;
   };
-  const refreshCentroids = (r: Rng) => {
-    const res = kmeansIntents(split.train, r);
+  const refreshCentroids = async (r: Rng) => {
+    const res = await kmeansIntents(split.train, r);
     centroids?.dispose();
     centroids = tf.tidy(() => normalize(tf.tensor2d(res.centroids, [K, d])));
   };
@@ -335,27 +335,27 @@ export function s4rec(
     trainable,
     step: async (batch, ctx) => {
       // Outside `fit` (no onEpochStart yet): cluster now.
-      if (!online && !centroids) refreshCentroids(ctx.rng);
+      if (!online && !centroids) await refreshCentroids(ctx.rng);
       const b = model.prepareBatch!(batch, ctx) as S4RecBatch;
       const res = await stepper.step(params, model.optStates.main, b, ctx.rng);
       model.optStates.main = res.optState;
       return res.terms;
     },
     scorer: lastPositionScorer(encoder, params),
-    onEpochStart: online ? undefined : (_epoch, _split, r) => {
-      refreshCentroids(r);
-    },
+    onEpochStart: online
+      ? undefined
+      : async (_epoch, _split, r) => await refreshCentroids(r),
     clusters: {
       numClusters: K,
-      cluster: (seqs) => {
+      cluster: async (seqs) => {
         if (!online) {
-          return kmeansIntents(seqs, makeRng(cfg.seed)).assign;
+          return (await kmeansIntents(seqs, makeRng(cfg.seed))).assign;
         }
-        const z = embed(seqs);
+        const z = await embed(seqs);
         const mu = tf.tidy(() =>
           normalize(params[PROTO] as unknown as tf.Tensor2D)
         );
-        const m = mu.dataSync() as Float32Array;
+        const m = (await mu.data()) as Float32Array;
         mu.dispose();
         const out = new Int32Array(seqs.length);
         for (let i = 0; i < seqs.length; i++) {
