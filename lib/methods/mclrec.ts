@@ -52,7 +52,6 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { SplitDataset } from "../data/types.ts";
-import type { SeqInput } from "../nn/encoder.ts";
 import type { Params } from "../nn/params.ts";
 import { disposeParams } from "../nn/params.ts";
 import { augmenterMlp, initAugmenterMlp } from "../nn/augmenter_mlp.ts";
@@ -70,28 +69,17 @@ import {
 import { metaStepper } from "../optim/meta.ts";
 import type { TrainConfig } from "../training/config.ts";
 import type { Model } from "../training/model.ts";
-import { sampleNegatives } from "../training/negatives.ts";
 import type { Rng } from "../util/rng.ts";
-import {
-  buildEncoder,
-  lastPositionScorer,
-  type RecBatch,
-  recLoss,
-} from "./sasrec.ts";
+import { buildEncoder, lastPositionScorer, recLoss } from "./sasrec.ts";
 import {
   augmenterFromConfig,
-  batchSequences,
-  makeView,
   seqEmbedding,
+  type ViewBatch,
+  withViews,
 } from "./views.ts";
 
 /** A training batch with its two data-augmented views. */
-export interface MclrecBatch extends RecBatch {
-  /** First view of every sequence. */
-  view1: SeqInput;
-  /** Second view of every sequence. */
-  view2: SeqInput;
-}
+export type MclrecBatch = ViewBatch;
 
 /** An MCLRec model: a {@linkcode Model} that also exposes its stepper. */
 export interface MclrecModel extends Model {
@@ -221,18 +209,8 @@ export function mclrec(
     stepper,
     groups: { encoder: encNames, augmenters: augNames },
     augmenterObjective: augmenterLoss,
-    prepareBatch: (batch, ctx) => {
-      const seqs = batchSequences(batch);
-      const b: MclrecBatch = {
-        ...batch,
-        negatives: cfg.loss === "bce"
-          ? sampleNegatives(batch, ctx.split, ctx.rng)
-          : undefined,
-        view1: makeView(seqs, dataAug, ctx.rng, cfg.maxLen),
-        view2: makeView(seqs, dataAug, ctx.rng, cfg.maxLen),
-      };
-      return b;
-    },
+    prepareBatch: (batch, ctx): MclrecBatch =>
+      withViews(batch, ctx, dataAug, cfg),
     objective: encoderLoss as Objective<unknown>,
     trainable: stepper.trainable.filter((n) =>
       cfg.metaStep === "joint" || encNames.includes(n)

@@ -23,6 +23,8 @@ export {
   batchSequences,
   makeView,
   seqEmbedding,
+  type ViewBatch,
+  withViews,
 } from "./views.ts";
 
 /** Builds a model for a method. */

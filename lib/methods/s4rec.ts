@@ -68,7 +68,6 @@
 import * as tf from "@tensorflow/tfjs";
 import type { SplitDataset } from "../data/types.ts";
 import { evalBatches } from "../data/batch.ts";
-import type { SeqInput } from "../nn/encoder.ts";
 import type { Params } from "../nn/params.ts";
 import { disposeParams, normalVar } from "../nn/params.ts";
 import { dense, initDense } from "../nn/layers.ts";
@@ -93,16 +92,10 @@ import {
 } from "../optim/stepper.ts";
 import type { TrainConfig } from "../training/config.ts";
 import type { Model } from "../training/model.ts";
-import { sampleNegatives } from "../training/negatives.ts";
 import { ConfigError } from "../util/errors.ts";
 import { makeRng, type Rng } from "../util/rng.ts";
-import {
-  buildEncoder,
-  lastPositionScorer,
-  type RecBatch,
-  recLoss,
-} from "./sasrec.ts";
-import { augmenterFromConfig, batchSequences, makeView } from "./views.ts";
+import { buildEncoder, lastPositionScorer, recLoss } from "./sasrec.ts";
+import { augmenterFromConfig, type ViewBatch, withViews } from "./views.ts";
 
 /**
  * Lloyd iterations of the K-means intents: 20, the faiss setting of the PCL
@@ -124,9 +117,7 @@ export interface S4RecModel extends Model {
   intents(): tf.Tensor2D | undefined;
 }
 
-interface S4RecBatch extends RecBatch {
-  view1: SeqInput;
-  view2: SeqInput;
+interface S4RecBatch extends ViewBatch {
   /** Per row: 1 = head sequence, 0 = tail. */
   heads: Int32Array;
 }
@@ -320,14 +311,8 @@ export function s4rec(
     params,
     optStates: { main: stepper.init(params) },
     prepareBatch: (batch, ctx) => {
-      const seqs = batchSequences(batch);
       return {
-        ...batch,
-        negatives: cfg.loss === "bce"
-          ? sampleNegatives(batch, ctx.split, ctx.rng)
-          : undefined,
-        view1: makeView(seqs, dataAug, ctx.rng, cfg.maxLen),
-        view2: makeView(seqs, dataAug, ctx.rng, cfg.maxLen),
+        ...withViews(batch, ctx, dataAug, cfg),
         heads: Int32Array.from(batch.users, (u) => ctx.split.isHead[u]),
       } as S4RecBatch;
     },

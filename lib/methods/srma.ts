@@ -21,7 +21,6 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { SplitDataset } from "../data/types.ts";
-import type { SeqInput } from "../nn/encoder.ts";
 import type { Params } from "../nn/params.ts";
 import { disposeParams } from "../nn/params.ts";
 import { ffnStack, initFfnStack, keptLayers } from "../nn/ffn_stack.ts";
@@ -37,14 +36,13 @@ import {
 import { makeConfig, type TrainConfig } from "../training/config.ts";
 import type { Model } from "../training/model.ts";
 import { fit } from "../training/fit.ts";
-import { sampleNegatives } from "../training/negatives.ts";
 import type { Rng } from "../util/rng.ts";
-import { buildEncoder, type RecBatch, recLoss, sasrec } from "./sasrec.ts";
+import { buildEncoder, recLoss, sasrec } from "./sasrec.ts";
 import {
   augmenterFromConfig,
-  batchSequences,
-  makeView,
   seqEmbedding,
+  type ViewBatch,
+  withViews,
 } from "./views.ts";
 
 /** Model augmentations of a contrastive recipe. */
@@ -61,11 +59,6 @@ export interface ModelAugmentation {
   complement: "none" | "transformer" | "gru";
   /** Weight of the complement's embedding in the second view. */
   complementGamma: number;
-}
-
-interface ViewBatch extends RecBatch {
-  view1: SeqInput;
-  view2: SeqInput;
 }
 
 const COMP = "comp/";
@@ -172,17 +165,7 @@ export function contrastive(
     encoder,
     params,
     optStates: { main: stepper.init(params) },
-    prepareBatch: (batch, ctx) => {
-      const seqs = batchSequences(batch);
-      return {
-        ...batch,
-        negatives: cfg.loss === "bce"
-          ? sampleNegatives(batch, ctx.split, ctx.rng)
-          : undefined,
-        view1: makeView(seqs, dataAug, ctx.rng, cfg.maxLen),
-        view2: makeView(seqs, dataAug, ctx.rng, cfg.maxLen),
-      } as ViewBatch;
-    },
+    prepareBatch: (batch, ctx) => withViews(batch, ctx, dataAug, cfg),
     objective: loss as Objective<unknown>,
     trainable,
     step: async (batch, ctx) => {

@@ -8,6 +8,8 @@ import type * as tf from "@tensorflow/tfjs";
 import type { SplitDataset, TrainBatch } from "../data/types.ts";
 import { evalBatches } from "../data/batch.ts";
 import type { SeqInput } from "../nn/encoder.ts";
+import type { StepContext } from "../training/model.ts";
+import { sampleNegatives } from "../training/negatives.ts";
 import { flattenPositions, lastPosition } from "../losses/rec.ts";
 import type { TrainConfig } from "../training/config.ts";
 import type { Rng } from "../util/rng.ts";
@@ -125,4 +127,41 @@ export function seqEmbedding(
   return kind === "flatten"
     ? flattenPositions(hidden, maxLen)
     : lastPosition(hidden);
+}
+
+/** A training batch with two augmented views (and BCE negatives). */
+export interface ViewBatch extends TrainBatch {
+  /** Negative ids aligned with `targets` (BCE regime only). */
+  negatives?: Int32Array;
+  /** First augmented view of every sequence. */
+  view1: SeqInput;
+  /** Second augmented view of every sequence. */
+  view2: SeqInput;
+}
+
+/**
+ * The batch every two-view recipe trains on: the batch itself, its BCE
+ * negatives when `cfg.loss` is "bce", and two independently augmented views,
+ * all drawn from `ctx.rng` in that order.
+ *
+ * @example
+ * ```ts ignore
+ * const b = withViews(batch, ctx, augmenterFromConfig(cfg, split), cfg);
+ * ```
+ */
+export function withViews(
+  batch: TrainBatch,
+  ctx: StepContext,
+  aug: Augmenter | undefined,
+  cfg: Pick<TrainConfig, "loss" | "maxLen">,
+): ViewBatch {
+  const seqs = batchSequences(batch);
+  return {
+    ...batch,
+    negatives: cfg.loss === "bce"
+      ? sampleNegatives(batch, ctx.split, ctx.rng)
+      : undefined,
+    view1: makeView(seqs, aug, ctx.rng, cfg.maxLen),
+    view2: makeView(seqs, aug, ctx.rng, cfg.maxLen),
+  };
 }
