@@ -9,7 +9,11 @@ import { makeConfig } from "../lib/training/config.ts";
 import { runTraining } from "../lib/experiment.ts";
 import { metricsFromRanks } from "../lib/eval/metrics.ts";
 import { popularityRanks } from "../lib/eval/popular.ts";
-import { assert, assertEquals } from "./_assert.ts";
+import { assert, assertEquals, assertRejects } from "./_assert.ts";
+import { sasrec } from "../lib/methods/sasrec.ts";
+import { fit } from "../lib/training/fit.ts";
+import { makeRng } from "../lib/util/rng.ts";
+import { NonFiniteLossError } from "../lib/util/errors.ts";
 
 const backend = await initBackend("wasm");
 const dataset = synthetic({
@@ -102,5 +106,48 @@ Deno.test("resume after an interruption ends with the same metrics as an unbroke
   } finally {
     await Deno.remove(dirA, { recursive: true });
     await Deno.remove(dirB, { recursive: true });
+  }
+});
+
+Deno.test("a NaN loss stops training with a message naming the epoch, the batch and the term", async () => {
+  const split = leaveOneOut(dataset, { maxLen: base.maxLen });
+  const cfg = makeConfig({ batchSize: 64, epochs: 2 }, { base });
+  const rng = makeRng(0);
+  const model = sasrec(cfg, split, rng);
+  const batchesPerEpoch = Math.ceil(
+    split.train.filter((t) => t.length >= 2).length / 64,
+  );
+  const realStep = model.step;
+  let calls = 0;
+  // The second epoch's third batch gets a poisoned loss; the stepper's own
+  // check throws before any update, and fit adds where it happened.
+  model.step = (batch, ctx) => {
+    calls++;
+    if (ctx.epoch === 2 && calls > batchesPerEpoch + 2) {
+      return Promise.reject(new NonFiniteLossError(0, 0, "rec", NaN));
+    }
+    return realStep(batch, ctx);
+  };
+  const dir = await Deno.makeTempDir();
+  try {
+    const err = await assertRejects(
+      () => fit(model, split, cfg, rng, { outDir: dir }),
+      NonFiniteLossError,
+      "epoch 2, batch 3",
+    );
+    assert(
+      err.message.includes("'rec'") && err.message.includes("NaN"),
+      err.message,
+    );
+    // The last checkpoint is epoch 1's, intact.
+    const names = [];
+    for await (const f of Deno.readDir(dir)) names.push(f.name);
+    assert(
+      !names.some((n) => n.includes(".tmp-")),
+      `leftover temp file: ${names}`,
+    );
+  } finally {
+    model.dispose();
+    await Deno.remove(dir, { recursive: true });
   }
 });
