@@ -5,7 +5,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { LossOutput } from "../optim/stepper.ts";
+
+/** What a loss function returns: the total and its named parts. */
+export interface LossOutput {
+  /** The scalar that is differentiated. */
+  total: tf.Scalar;
+  /** Named terms for reporting (e.g. `{rec, cl}`); may include `total`. */
+  terms: Record<string, tf.Scalar>;
+}
 
 /** A term's weight and value. */
 export type WeightedTerm = [weight: number, value: tf.Scalar];

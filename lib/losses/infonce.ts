@@ -13,6 +13,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { logSumExpRows } from "./rec.ts";
+import { normalize } from "../nn/layers.ts";
+
+export { normalize };
 
 /** Options of {@linkcode infoNCE}. */
 export interface InfoNCEOptions {
@@ -85,24 +88,4 @@ export function infoNCE(
       tf.sub(logSumExpRows(logits as tf.Tensor2D), pos),
     ) as tf.Scalar;
   });
-}
-
-/**
- * Rows scaled to unit L2 norm (a zero row stays zero).
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs";
- * import { normalize } from "./infonce.ts";
- * const v = normalize(tf.tensor2d([[3, 4]])).dataSync();
- * if (Math.abs(v[0] - 0.6) > 1e-6) throw new Error();
- * ```
- */
-export function normalize(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() =>
-    tf.div(
-      x,
-      tf.maximum(tf.sqrt(tf.sum(tf.square(x), 1, true)), 1e-12),
-    ) as tf.Tensor2D
-  );
 }

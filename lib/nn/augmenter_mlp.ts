@@ -14,7 +14,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { Params } from "./params.ts";
 import { dense, gelu, initDense } from "./layers.ts";
-import { normalize } from "../losses/infonce.ts";
+import { normalize } from "./layers.ts";
 import type { Rng } from "../util/rng.ts";
 
 /** Options of {@linkcode initAugmenterMlp}. */

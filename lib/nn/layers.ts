@@ -245,3 +245,23 @@ const maskOp = tf.customGrad(
     };
   }) as unknown as CustomGradFn,
 ) as unknown as (x: tf.Tensor, mask: tf.Tensor) => tf.Tensor;
+
+/**
+ * Rows scaled to unit L2 norm (a zero row stays zero).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { normalize } from "./layers.ts";
+ * const v = normalize(tf.tensor2d([[3, 4]])).dataSync();
+ * if (Math.abs(v[0] - 0.6) > 1e-6) throw new Error();
+ * ```
+ */
+export function normalize(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() =>
+    tf.div(
+      x,
+      tf.maximum(tf.sqrt(tf.sum(tf.square(x), 1, true)), 1e-12),
+    ) as tf.Tensor2D
+  );
+}

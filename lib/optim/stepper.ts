@@ -19,13 +19,8 @@ import type {
 } from "./transform.ts";
 import { applyUpdates, disposeTree } from "./transform.ts";
 
-/** What a loss function returns: the total and its named parts. */
-export interface LossOutput {
-  /** The scalar that is differentiated. */
-  total: tf.Scalar;
-  /** Named terms for reporting (e.g. `{rec, cl}`); may include `total`. */
-  terms: Record<string, tf.Scalar>;
-}
+import type { LossOutput } from "../losses/combine.ts";
+export type { LossOutput };
 
 /** A differentiable objective over parameters and a batch. */
 export type LossFn<B> = (params: Params, batch: B, rng: Rng) => LossOutput;
