@@ -7,14 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Params } from "./params.ts";
-import {
-  dense,
-  dropout,
-  gelu,
-  initDense,
-  initLayerNorm,
-  layerNorm,
-} from "./layers.ts";
+import { ffnSublayer, initDense, initLayerNorm } from "./layers.ts";
 import type { Rng } from "../util/rng.ts";
 
 /**
@@ -66,16 +59,13 @@ export function ffnStack(
   return tf.tidy(() => {
     let h = x;
     for (const k of opts.keep) {
-      const f = dense(
-        params,
-        `${prefix}.${k}.ffn2`,
-        gelu(dense(params, `${prefix}.${k}.ffn1`, h)),
-      );
-      h = layerNorm(
-        params,
-        `${prefix}.${k}.ln`,
-        tf.add(h, dropout(f, opts.rate ?? 0, opts.rng)),
-      );
+      h = ffnSublayer(params, h, {
+        ffn1: `${prefix}.${k}.ffn1`,
+        ffn2: `${prefix}.${k}.ffn2`,
+        ln: `${prefix}.${k}.ln`,
+        rate: opts.rate,
+        rng: opts.rng,
+      });
     }
     return h;
   });

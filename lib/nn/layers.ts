@@ -265,3 +265,34 @@ export function normalize(x: tf.Tensor2D): tf.Tensor2D {
     ) as tf.Tensor2D
   );
 }
+
+/**
+ * The post-LN feed-forward sublayer of a Transformer block:
+ * `LayerNorm(x + Dropout(W2 GELU(W1 x)))` with weights `${ffn1}`, `${ffn2}`
+ * (dense) and `${ln}` (LayerNorm) in `params`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { ffnSublayer, initDense, initLayerNorm } from "./layers.ts";
+ * import { makeRng } from "../util/rng.ts";
+ * const p = {};
+ * initDense(p, "f1", 4, 16, makeRng(0));
+ * initDense(p, "f2", 16, 4, makeRng(1));
+ * initLayerNorm(p, "ln", 4);
+ * const y = ffnSublayer(p, tf.ones([2, 4]), { ffn1: "f1", ffn2: "f2", ln: "ln" });
+ * if (y.shape.join() !== "2,4") throw new Error();
+ * ```
+ */
+export function ffnSublayer(
+  params: Params,
+  x: tf.Tensor,
+  opts: { ffn1: string; ffn2: string; ln: string; rate?: number; rng?: Rng },
+): tf.Tensor {
+  const f = dense(params, opts.ffn2, gelu(dense(params, opts.ffn1, x)));
+  return layerNorm(
+    params,
+    opts.ln,
+    tf.add(x, dropout(f, opts.rate ?? 0, opts.rng)),
+  );
+}

@@ -18,7 +18,7 @@ import { normalVar } from "./params.ts";
 import {
   dense,
   dropout,
-  gelu,
+  ffnSublayer,
   initDense,
   initLayerNorm,
   layerNorm,
@@ -208,16 +208,13 @@ function sasrecEncode(
       );
       const attnOut = dropout(dense(params, `${p}.${l}.o`, merged), rate, rng);
       const a = layerNorm(params, `${p}.${l}.ln_attn`, tf.add(x, attnOut));
-      const f = dense(
-        params,
-        `${p}.${l}.ffn2`,
-        gelu(dense(params, `${p}.${l}.ffn1`, a)),
-      );
-      x = layerNorm(
-        params,
-        `${p}.${l}.ln_ffn`,
-        tf.add(a, dropout(f, ffnRate, rng)),
-      );
+      x = ffnSublayer(params, a, {
+        ffn1: `${p}.${l}.ffn1`,
+        ffn2: `${p}.${l}.ffn2`,
+        ln: `${p}.${l}.ln_ffn`,
+        rate: ffnRate,
+        rng,
+      });
     }
     return x as tf.Tensor3D;
   });
