@@ -9,7 +9,7 @@ import { trainBatches } from "../lib/data/batch.ts";
 import { makeConfig, type TrainConfig } from "../lib/training/config.ts";
 import { fit } from "../lib/training/fit.ts";
 import { loadDataset } from "../lib/experiment.ts";
-import { s4rec } from "../lib/methods/s4rec.ts";
+import { headTailAdversary, s4rec } from "../lib/methods/s4rec.ts";
 import { buildModel } from "../lib/methods/mod.ts";
 import { gradients, type LossFn } from "../lib/optim/stepper.ts";
 import { clusterReport, hasClusters, nmi } from "../lib/eval/cluster_report.ts";
@@ -245,5 +245,51 @@ Deno.test("s4rec on the synthetic default: clusters recover the planted intents 
     assertEquals(report.clusterSizes.reduce((a, b) => a + b, 0), 3000);
   } finally {
     model.dispose();
+  }
+});
+
+Deno.test("s4rec adversary: reversed gradient equals minus the finite-difference slope (raw); on unit input it is scale-free and orthogonal to z", () => {
+  const rng = makeRng(5);
+  const g = () => (rng.next() - 0.5) * 2;
+  const p = {
+    "s4rec.adv.w": tf.variable(tf.tensor2d([[g(), g()], [g(), g()], [
+      g(),
+      g(),
+    ]])),
+    "s4rec.adv.b": tf.variable(tf.tensor1d([g(), g()])),
+  };
+  const zs = [[0.3, -1.2, 0.8], [1.5, 0.4, -0.7]];
+  const labels = tf.tensor1d([1, 0], "int32");
+  for (const input of ["raw", "unit"] as const) {
+    const f = (z: tf.Tensor2D) => headTailAdversary(p, z, labels, { input });
+    const z0 = tf.tensor2d(zs);
+    const grad = tf.grad((z: tf.Tensor) => f(z as tf.Tensor2D))(z0)
+      .arraySync() as number[][];
+    const h = 1e-2;
+    for (let i = 0; i < 2; i++) {
+      for (let j = 0; j < 3; j++) {
+        const plus = zs.map((r) => r.slice()), minus = zs.map((r) => r.slice());
+        plus[i][j] += h;
+        minus[i][j] -= h;
+        const slope = (f(tf.tensor2d(plus)).dataSync()[0] -
+          f(tf.tensor2d(minus)).dataSync()[0]) / (2 * h);
+        // gradient reversal: the gradient is exactly minus the loss's slope
+        assert(
+          Math.abs(grad[i][j] + slope) < 2e-3,
+          `${input} [${i},${j}]: grad ${grad[i][j]} vs -slope ${-slope}`,
+        );
+      }
+    }
+    if (input === "unit") {
+      for (let i = 0; i < 2; i++) {
+        const dot = grad[i].reduce((s, v, j) => s + v * zs[i][j], 0);
+        assert(Math.abs(dot) < 1e-5, `gradient not orthogonal to z: ${dot}`);
+      }
+      const scaled = f(tf.mul(z0, 3) as tf.Tensor2D).dataSync()[0];
+      assert(Math.abs(scaled - f(z0).dataSync()[0]) < 1e-5);
+    } else {
+      const scaled = f(tf.mul(z0, 3) as tf.Tensor2D).dataSync()[0];
+      assert(Math.abs(scaled - f(z0).dataSync()[0]) > 1e-3);
+    }
   }
 });

@@ -37,6 +37,7 @@ import { makeConfig, type TrainConfig } from "../training/config.ts";
 import type { Model } from "../training/model.ts";
 import { fit } from "../training/fit.ts";
 import type { Rng } from "../util/rng.ts";
+import { prefixed } from "../util/progress.ts";
 import { buildEncoder, recLoss, sasrec } from "./sasrec.ts";
 import {
   augmenterFromConfig,
@@ -203,7 +204,9 @@ export function contrastive(
       );
       const sub = sasrec(compCfg, s, r);
       try {
-        const res = await fit(sub, s, compCfg, r, { progress });
+        const res = await fit(sub, s, compCfg, r, {
+          progress: prefixed(progress, `${method} complement: `),
+        });
         progress.log(
           `${method}: complement encoder ready after ${res.lastEpoch} epochs ` +
             `(valid NDCG@20 ${res.bestValid?.all["NDCG@20"].toFixed(4)})`,

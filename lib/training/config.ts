@@ -141,6 +141,11 @@ export interface TrainConfig {
   distillTemperature: number;
   /** S4Rec lambda: weight of the head/tail adversary (0 = off). */
   advWeight: number;
+  /**
+   * S4Rec: what the head/tail classifier sees: "unit" = z / ||z|| (the
+   * direction the clustering uses), "raw" = z itself.
+   */
+  advInput: "unit" | "raw";
 }
 
 /** Defaults: the seed papers' SASRec on Beauty, our CE regime. */
@@ -206,6 +211,7 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   distillWeight: 0.1,
   distillTemperature: 1,
   advWeight: 1,
+  advInput: "unit",
 } as TrainConfig);
 
 type Check = (v: unknown) => string | null; // null = ok, else what was expected
@@ -317,6 +323,7 @@ const CHECKS: Record<keyof TrainConfig, Check> = {
   distillWeight: nonNeg,
   distillTemperature: posNum,
   advWeight: nonNeg,
+  advInput: oneOf("unit", "raw"),
 };
 
 /**

@@ -82,3 +82,22 @@ export function makeProgress(
     },
   };
 }
+
+/**
+ * The same display with every `log` line prefixed (e.g. a sub-training such
+ * as SRMA's complement pre-training, whose epochs are not the main run's).
+ *
+ * @example
+ * ```ts
+ * import { makeProgress, prefixed } from "./progress.ts";
+ * const p = prefixed(makeProgress({ enabled: false }), "complement: ");
+ * p.log("epoch 1");
+ * ```
+ */
+export function prefixed(progress: Progress, prefix: string): Progress {
+  return {
+    update: (...a) => progress.update(...a),
+    log: (line) => progress.log(prefix + line),
+    end: () => progress.end(),
+  };
+}
