@@ -427,3 +427,70 @@ Deno.test("losses ignore positions whose target is 0", () => {
   h.dispose();
   dispose(params);
 });
+
+Deno.test("lastOnly: the last position's output and its gradients equal the full pass's (SASRec 1 and 2 blocks, GRU)", () => {
+  const encoders = [
+    tinySasrec(21),
+    (() => {
+      const params: Params = {};
+      const enc = initSasrec(params, {
+        numItems: NUM_ITEMS,
+        hidden: 8,
+        heads: 2,
+        layers: 1,
+        maxLen: 5,
+        dropout: 0,
+      }, makeRng(22));
+      return { enc, params };
+    })(),
+    tinyGru(23),
+  ];
+  for (const { enc, params } of encoders) {
+    perturbWeights(params, makeRng(24));
+    const full = enc.encode(params, BATCH);
+    const last = enc.encode(params, BATCH, { lastOnly: true });
+    assertEquals(last.shape, [3, 1, 8]);
+    const [B, L, d] = full.shape;
+    const fullLast = tf.slice(full, [0, L - 1, 0], [B, 1, d]);
+    const diff = maxAbsDiff(
+      fullLast.dataSync() as Float32Array,
+      last.dataSync() as Float32Array,
+    );
+    assert(diff <= 1e-5, `${enc.kind}: outputs differ by ${diff}`);
+    // gradients of a weighted sum of the last position, every parameter
+    const w = tf.tensor3d(normalArray(B * d, 1, makeRng(25)), [B, 1, d]);
+    const loss = (o: { lastOnly?: boolean }) => () => {
+      const h = enc.encode(params, BATCH, o);
+      const hl = tf.slice(h, [0, h.shape[1] - 1, 0], [B, 1, d]);
+      return tf.sum(tf.mul(hl, w)) as tf.Scalar;
+    };
+    const ga = tf.variableGrads(loss({}), Object.values(params));
+    const gb = tf.variableGrads(
+      loss({ lastOnly: true }),
+      Object.values(params),
+    );
+    let checked = 0;
+    for (const name of Object.keys(ga.grads)) {
+      const a = ga.grads[name].dataSync() as Float32Array;
+      const b = gb.grads[name].dataSync() as Float32Array;
+      const scale = Math.max(1, ...Array.from(a, Math.abs));
+      assert(
+        maxAbsDiff(a, b) <= 1e-4 * scale,
+        `${enc.kind} ${name}: gradients differ by ${maxAbsDiff(a, b)}`,
+      );
+      checked++;
+    }
+    assert(checked >= 5);
+    tf.dispose([
+      full,
+      last,
+      fullLast,
+      w,
+      ...Object.values(ga.grads),
+      ...Object.values(gb.grads),
+      ga.value,
+      gb.value,
+    ]);
+    dispose(params);
+  }
+});

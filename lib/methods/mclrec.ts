@@ -139,7 +139,10 @@ export function mclrec(
   const views = (p: Params, batch: MclrecBatch, r: Rng) => {
     const [h1, h2] = [batch.view1, batch.view2].map((v) =>
       seqEmbedding(
-        encoder.encode(p, v, { rng: r }),
+        encoder.encode(p, v, {
+          rng: r,
+          lastOnly: cfg.clEmbedding === "last",
+        }),
         cfg.clEmbedding,
         cfg.maxLen,
       )

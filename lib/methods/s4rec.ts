@@ -226,7 +226,7 @@ export function s4rec(
       })
     ) {
       const z = tf.tidy(() =>
-        normalize(lastPosition(encoder.encode(params, b)))
+        normalize(lastPosition(encoder.encode(params, b, { lastOnly: true })))
       );
       out.set(await z.data(), row * d);
       z.dispose();
@@ -291,7 +291,7 @@ export function s4rec(
   // Part 2: the two augmented views: L_SCL with intent negatives, L_CKD.
   const viewPart = (p: Params, batch: S4RecBatch, r: Rng): LossOutput => {
     const [z1, z2] = [batch.view1, batch.view2].map((v) =>
-      lastPosition(encoder.encode(p, v, { rng: r }))
+      lastPosition(encoder.encode(p, v, { rng: r, lastOnly: true }))
     );
     const mu = stopGradient(intents(p));
     const assign = tf.tidy(() => {

@@ -101,7 +101,9 @@ export function lastPositionScorer(
 ): Model["scorer"] {
   return {
     represent: (input) =>
-      tf.tidy(() => lastPosition(encoder.encode(params, input))),
+      tf.tidy(() =>
+        lastPosition(encoder.encode(params, input, { lastOnly: true }))
+      ),
     items: () =>
       tf.tidy(() =>
         tf.slice(params["item_emb"], [1, 0], [

@@ -108,6 +108,8 @@ export function contrastive(
   const dataAug = augmenterFromConfig(cfg, split);
   const embed = (h: tf.Tensor3D) =>
     seqEmbedding(h, cfg.clEmbedding, cfg.maxLen);
+  // A last-position embedding needs only the last position's output.
+  const lastOnly = cfg.clEmbedding === "last";
 
   // Two independent parts (differentiated on separate tapes, gradients
   // summed): the next-item branch, and the contrastive views.
@@ -131,6 +133,7 @@ export function contrastive(
       let hv: tf.Tensor = encoder.encode(p, view, {
         rng: r,
         ffnDropout: ffnRate,
+        lastOnly,
       });
       if (K > 0) {
         hv = ffnStack(p, "drop", hv, {
@@ -143,7 +146,10 @@ export function contrastive(
       if (i === 1 && comp && aug.complementGamma > 0) {
         z = tf.add(
           z,
-          tf.mul(embed(comp.encode(compParams, view)), aug.complementGamma),
+          tf.mul(
+            embed(comp.encode(compParams, view, { lastOnly })),
+            aug.complementGamma,
+          ),
         );
       }
       return z;
@@ -178,7 +184,9 @@ export function contrastive(
     scorer: {
       represent: (input) =>
         tf.tidy(() => {
-          let h: tf.Tensor = encoder.encode(params, input);
+          let h: tf.Tensor = encoder.encode(params, input, {
+            lastOnly: true,
+          });
           if (K > 0 && aug.dropAtEval) {
             h = ffnStack(params, "drop", h, { keep: all });
           }

@@ -30,6 +30,13 @@ export interface EncodeOptions {
    * neuron masking with its own rate p).
    */
   ffnDropout?: number;
+  /**
+   * Only the last position's output is needed (a sequence embedding, or a
+   * score at evaluation): the result is `[B, 1, d]`, equal to the last row
+   * of the full output. SASRec then runs its final block's queries,
+   * attention output and feed-forward network for that position only.
+   */
+  lastOnly?: boolean;
 }
 
 /**

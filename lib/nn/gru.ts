@@ -119,6 +119,7 @@ function gruEncode(
       h = tf.add(tf.mul(m, hNew), tf.mul(tf.sub(1, m), h)) as tf.Tensor2D;
       outs.push(h);
     }
+    if (opts.lastOnly) return tf.expandDims(h, 1) as tf.Tensor3D;
     return tf.stack(outs, 1) as tf.Tensor3D;
   });
 }

@@ -183,31 +183,33 @@ function sasrecEncode(
       rng,
     );
     const mask = attentionMask(input.inputs, B, L);
-    const split = (t: tf.Tensor) =>
-      tf.reshape(tf.transpose(tf.reshape(t, [B, L, H, dh]), [0, 2, 1, 3]), [
+    const split = (t: tf.Tensor, n: number) =>
+      tf.reshape(tf.transpose(tf.reshape(t, [B, n, H, dh]), [0, 2, 1, 3]), [
         B * H,
-        L,
+        n,
         dh,
       ]);
     for (let l = 0; l < s.layers; l++) {
-      const q = split(dense(params, `${p}.${l}.q`, x));
-      const k = split(dense(params, `${p}.${l}.k`, x));
-      const v = split(dense(params, `${p}.${l}.v`, x));
+      // With lastOnly, the final block attends from the last position only
+      // (keys and values still cover every position).
+      const last = opts.lastOnly === true && l === s.layers - 1;
+      const Q = last ? 1 : L;
+      const xq = last ? tf.slice(x, [0, L - 1, 0], [B, 1, d]) : x;
+      const m = last ? tf.slice(mask, [0, 0, L - 1, 0], [B, 1, 1, L]) : mask;
+      const q = split(dense(params, `${p}.${l}.q`, xq), Q);
+      const k = split(dense(params, `${p}.${l}.k`, x), L);
+      const v = split(dense(params, `${p}.${l}.v`, x), L);
       let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh));
-      scores = tf.add(tf.reshape(scores, [B, H, L, L]), mask);
+      scores = tf.add(tf.reshape(scores, [B, H, Q, L]), m);
       let probs = tf.softmax(scores);
       probs = dropout(probs, attnRate, rng);
-      const ctx = tf.matMul(tf.reshape(probs, [B * H, L, L]), v);
+      const ctx = tf.matMul(tf.reshape(probs, [B * H, Q, L]), v);
       const merged = tf.reshape(
-        tf.transpose(tf.reshape(ctx, [B, H, L, dh]), [0, 2, 1, 3]),
-        [
-          B,
-          L,
-          d,
-        ],
+        tf.transpose(tf.reshape(ctx, [B, H, Q, dh]), [0, 2, 1, 3]),
+        [B, Q, d],
       );
       const attnOut = dropout(dense(params, `${p}.${l}.o`, merged), rate, rng);
-      const a = layerNorm(params, `${p}.${l}.ln_attn`, tf.add(x, attnOut));
+      const a = layerNorm(params, `${p}.${l}.ln_attn`, tf.add(xq, attnOut));
       x = ffnSublayer(params, a, {
         ffn1: `${p}.${l}.ffn1`,
         ffn2: `${p}.${l}.ffn2`,
