@@ -267,3 +267,46 @@ Deno.test("gradients through matMul agree between cpu and wasm", async () => {
   assertClose(grads[1][1], grads[0][1], 1e-3, "dB");
   assert(grads[0][0].some((v) => v !== 0), "gradient is not all zeros");
 });
+
+Deno.test("wasm: Sum over leading axes (the fixed path) and over other axes matches a reference", async () => {
+  await tf.setBackend("wasm");
+  const r = rng(7);
+  const shape = [5, 3, 4];
+  const xs = randFloats(60, r);
+  const ref = (axes: number[]) => {
+    // brute force: index -> output index with the reduced axes dropped
+    const outShape = shape.filter((_, i) => !axes.includes(i));
+    const out = new Float64Array(outShape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < 5; i++) {
+      for (let j = 0; j < 3; j++) {
+        for (let k = 0; k < 4; k++) {
+          const idx = [i, j, k].filter((_, a) => !axes.includes(a));
+          let o = 0;
+          for (let a = 0; a < idx.length; a++) o = o * outShape[a] + idx[a];
+          out[o] += xs[(i * 3 + j) * 4 + k];
+        }
+      }
+    }
+    return out;
+  };
+  const x = tf.tensor3d(xs, [5, 3, 4]);
+  for (const axes of [[0], [0, 1], [1], [2], [1, 2], [-3], [0, 2]]) {
+    const norm = axes.map((a) => (a < 0 ? a + 3 : a));
+    for (const keepDims of [false, true]) {
+      const y = tf.sum(x, axes, keepDims);
+      const expectShape = shape.map((d, i) =>
+        norm.includes(i) ? (keepDims ? 1 : 0) : d
+      ).filter((d) => d !== 0);
+      assertEquals(y.shape, expectShape, `axes ${axes} keepDims ${keepDims}`);
+      assertClose(await y.data(), ref(norm), 1e-5, `sum over ${axes}`);
+      y.dispose();
+    }
+  }
+  // the gradient of a broadcast bias add is such a sum
+  const b = tf.variable(tf.zeros([4]));
+  const { grads } = tf.variableGrads(() => tf.sum(tf.mul(tf.add(x, b), x)), [
+    b,
+  ]);
+  assertClose(await grads[b.name].data(), ref([0, 1]), 1e-5, "bias grad");
+  tf.dispose([x, b, grads[b.name]]);
+});
