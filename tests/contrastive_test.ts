@@ -11,7 +11,7 @@ import { makeConfig } from "../lib/training/config.ts";
 import { srma } from "../lib/methods/srma.ts";
 import { makeRng } from "../lib/util/rng.ts";
 import { makeProgress } from "../lib/util/progress.ts";
-import { gradients } from "../lib/optim/stepper.ts";
+import { gradients, objectiveValue } from "../lib/optim/stepper.ts";
 import { runTraining } from "../lib/experiment.ts";
 import {
   assert,
@@ -173,20 +173,9 @@ Deno.test("SRMA's combined objective passes a finite-difference gradient check (
     epoch: 1,
     split,
   });
-  const parts = model
-    .objective as ((
-      p: unknown,
-      b: unknown,
-      r: unknown,
-    ) => { total: tf.Scalar })[];
+  // same dropout masks and dropped layers every time
   const value = () =>
-    tf.tidy(() => {
-      const r = makeRng(7); // same dropout masks and dropped layers every time
-      return parts.reduce(
-        (s, f) => s + f(model.params, prepared, r).total.dataSync()[0],
-        0,
-      );
-    });
+    objectiveValue(model.objective!, model.params, prepared, makeRng(7));
   const names = model.trainable!;
   const { grads } = await gradients(
     model.objective!,

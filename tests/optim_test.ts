@@ -5,6 +5,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend/init.ts";
+import { synthetic } from "../lib/data/synthetic.ts";
+import { leaveOneOut } from "../lib/data/split.ts";
+import { rowChunks, trainBatches } from "../lib/data/batch.ts";
+import { makeConfig } from "../lib/training/config.ts";
+import { sasrec } from "../lib/methods/sasrec.ts";
 import {
   adam,
   addDecayedWeights,
@@ -12,8 +17,10 @@ import {
   chain,
   clipByGlobalNorm,
   disposeTree,
+  gradients,
   jointStepper,
   type LossFn,
+  objectiveValue,
   scale,
   scaleByAdam,
   type StateTree,
@@ -447,4 +454,109 @@ Deno.test("jointStepper does not leak tensors across steps", async () => {
   assertEquals(tf.memory().numTensors, n0, "tensor count grew");
   disposeTree(state);
   disposeTree(params as unknown as StateTree);
+});
+
+Deno.test("rowChunks: fewest near-equal row chunks under maxTokens; per-row and per-cell arrays sliced; weights = share of real targets", () => {
+  const B = 5, L = 4;
+  const batch = {
+    users: Int32Array.from([10, 11, 12, 13, 14]),
+    inputs: Int32Array.from({ length: B * L }, (_, i) => i + 1),
+    targets: Int32Array.from([
+      [0, 0, 1, 1],
+      [1, 1, 1, 1],
+      [0, 0, 0, 1],
+      [0, 1, 1, 1],
+      [0, 0, 1, 1],
+    ].flat()),
+    negatives: Int32Array.from({ length: B * L }, (_, i) => 100 + i),
+    batchSize: B,
+    seqLen: L,
+    posOffset: 1,
+  };
+  assertEquals(rowChunks(batch, 20).length, 1);
+  const cs = rowChunks(batch, 8); // 2 rows per chunk -> 3 chunks
+  assertEquals(cs.map((c) => c.batch.batchSize), [1, 2, 2]);
+  assertEquals(Array.from(cs[1].batch.users), [11, 12]);
+  assertEquals(Array.from(cs[2].batch.negatives), [
+    112,
+    113,
+    114,
+    115,
+    116,
+    117,
+    118,
+    119,
+  ]);
+  assertEquals(cs[2].batch.posOffset, 1);
+  // real targets 2 | 4 + 1 | 3 + 2 of 12
+  assertEquals(cs.map((c) => c.weight), [2 / 12, 5 / 12, 5 / 12]);
+});
+
+Deno.test("byRowChunks: the same loss value and gradient as one tape (SASRec, CE and BCE, dropout off)", async () => {
+  const split = leaveOneOut(
+    synthetic({ numUsers: 60, numItems: 40, maxLen: 12 }),
+    {
+      maxLen: 10,
+    },
+  );
+  const batch = trainBatches(split, {
+    batchSize: 16,
+    rng: makeRng(3),
+    maxLen: 10,
+  })[0];
+  const negatives = Int32Array.from(
+    batch.targets,
+    (t) => t === 0 ? 0 : 1 + (t % 39),
+  );
+  for (const loss of ["ce", "bce"] as const) {
+    const results = [];
+    for (const maxTokens of [0, 37]) {
+      const cfg = makeConfig({
+        hidden: 8,
+        layers: 1,
+        maxLen: 10,
+        dropout: 0,
+        attnDropout: 0,
+        loss,
+        maxTokens,
+      });
+      const model = sasrec(cfg, split, makeRng(0));
+      const b = { ...batch, negatives };
+      assertEquals(typeof model.objective === "function", maxTokens === 0);
+      const g = await gradients(
+        model.objective!,
+        model.params,
+        b,
+        makeRng(1),
+        model.trainable!,
+      );
+      results.push({
+        value: objectiveValue(model.objective!, model.params, b, makeRng(1)),
+        rec: g.terms.rec,
+        grads: Object.fromEntries(
+          Object.entries(g.grads).map((
+            [k, t],
+          ) => [k, Array.from(t.dataSync())]),
+        ),
+      });
+      disposeTree(g.grads);
+      model.dispose();
+    }
+    const [one, chunked] = results;
+    assertAlmostEquals(chunked.value, one.value, 1e-5);
+    assertAlmostEquals(chunked.rec, one.rec, 1e-5);
+    assertAlmostEquals(chunked.rec, chunked.value, 1e-5);
+    let maxDiff = 0, maxAbs = 0;
+    for (const k of Object.keys(one.grads)) {
+      for (let i = 0; i < one.grads[k].length; i++) {
+        maxAbs = Math.max(maxAbs, Math.abs(one.grads[k][i]));
+        maxDiff = Math.max(
+          maxDiff,
+          Math.abs(one.grads[k][i] - chunked.grads[k][i]),
+        );
+      }
+    }
+    assert(maxAbs > 1e-3, "gradients too small to compare");
+    assert(maxDiff < 1e-6, `${loss}: gradients differ by ${maxDiff}`);
+  }
 });

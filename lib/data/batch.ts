@@ -211,3 +211,60 @@ export function evalBatches(
   }
   return batches;
 }
+
+/** One row range of a batch and its share of the batch's real targets. */
+export interface RowChunk<B extends TrainBatch> {
+  /** The rows as a batch of their own (same columns and position offset). */
+  batch: B;
+  /** Real targets (non-zero) in these rows / real targets in the batch. */
+  weight: number;
+}
+
+/**
+ * Split a batch by rows into the fewest near-equal chunks of at most
+ * `maxTokens` cells (rows x columns) each; per-row arrays aligned with
+ * `inputs` (e.g. `negatives`) are sliced with it. A mean over real
+ * positions is the weighted sum of the chunks' means, so a loss
+ * differentiated chunk by chunk (on separate tapes) has the same gradient
+ * with a bounded peak memory.
+ *
+ * @example
+ * ```ts
+ * import { rowChunks } from "./batch.ts";
+ * const b = { users: Int32Array.from([0, 1, 2]), inputs: new Int32Array(6).fill(1),
+ *   targets: Int32Array.from([1, 1, 0, 1, 1, 1]), batchSize: 3, seqLen: 2, posOffset: 0 };
+ * const cs = rowChunks(b, 4);
+ * if (cs.length !== 2 || cs[0].batch.batchSize !== 2 || cs[0].weight !== 0.6) throw new Error();
+ * ```
+ */
+export function rowChunks<B extends TrainBatch>(
+  batch: B,
+  maxTokens: number,
+): RowChunk<B>[] {
+  if (!(Number.isInteger(maxTokens) && maxTokens > 0)) {
+    throw new RangeError(
+      `rowChunks: expected a positive integer maxTokens, found ${maxTokens}`,
+    );
+  }
+  const { batchSize: R, seqLen: L } = batch;
+  const rowsPer = Math.max(1, Math.floor(maxTokens / L));
+  const n = Math.max(1, Math.ceil(R / rowsPer));
+  if (n === 1) return [{ batch, weight: 1 }];
+  const real = (t: Int32Array) => t.reduce((s, v) => s + (v !== 0 ? 1 : 0), 0);
+  const total = Math.max(1, real(batch.targets));
+  const out: RowChunk<B>[] = [];
+  for (let c = 0; c < n; c++) {
+    const a = Math.floor((c * R) / n), b = Math.floor(((c + 1) * R) / n);
+    const sub = { ...batch } as unknown as Record<string, unknown>;
+    sub.batchSize = b - a;
+    for (const [k, v] of Object.entries(batch)) {
+      if (v instanceof Int32Array) {
+        if (v.length === R * L) sub[k] = v.subarray(a * L, b * L);
+        else if (v.length === R) sub[k] = v.subarray(a, b);
+      }
+    }
+    const part = sub as unknown as B;
+    out.push({ batch: part, weight: real(part.targets) / total });
+  }
+  return out;
+}

@@ -13,7 +13,12 @@ import { initGru } from "../nn/gru.ts";
 import { bceOneNegative, fullSoftmaxCE, lastPosition } from "../losses/rec.ts";
 import { adam } from "../optim/transform.ts";
 import { disposeTree } from "../optim/transform.ts";
-import { jointStepper, type LossOutput } from "../optim/stepper.ts";
+import {
+  byRowChunks,
+  jointStepper,
+  type LossOutput,
+  type Objective,
+} from "../optim/stepper.ts";
 import type { Model } from "../training/model.ts";
 import type { TrainConfig } from "../training/config.ts";
 import { sampleNegatives } from "../training/negatives.ts";
@@ -132,8 +137,9 @@ export function sasrec(cfg: TrainConfig, split: SplitDataset, rng: Rng): Model {
     h.dispose();
     return { total: rec, terms: { rec } };
   };
+  const objective = cfg.maxTokens > 0 ? byRowChunks(loss, cfg.maxTokens) : loss;
   const stepper = jointStepper(
-    loss,
+    objective,
     adam(cfg.lr, { weightDecay: cfg.weightDecay }),
     Object.keys(params),
   );
@@ -142,6 +148,8 @@ export function sasrec(cfg: TrainConfig, split: SplitDataset, rng: Rng): Model {
     encoder,
     params,
     optStates: { main: stepper.init(params) },
+    objective: objective as Objective<unknown>,
+    trainable: Object.keys(params),
     step: async (batch, ctx) => {
       const b: RecBatch = cfg.loss === "bce"
         ? { ...batch, negatives: sampleNegatives(batch, ctx.split, ctx.rng) }

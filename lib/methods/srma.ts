@@ -29,6 +29,7 @@ import { infoNCE } from "../losses/infonce.ts";
 import { weighted } from "../losses/combine.ts";
 import { adam, disposeTree } from "../optim/transform.ts";
 import {
+  byRowChunks,
   jointStepper,
   type LossOutput,
   type Objective,
@@ -160,7 +161,8 @@ export function contrastive(
     });
     return weighted({ cl: [cfg.clWeight, cl] });
   };
-  const loss = cfg.clWeight > 0 ? [recPart, clPart] : [recPart];
+  const rec = cfg.maxTokens > 0 ? byRowChunks(recPart, cfg.maxTokens) : recPart;
+  const loss = cfg.clWeight > 0 ? [rec, clPart] : [rec];
   const stepper = jointStepper(
     loss,
     adam(cfg.lr, { weightDecay: cfg.weightDecay }),

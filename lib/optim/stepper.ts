@@ -20,6 +20,8 @@ import type {
 import { applyUpdates, disposeTree } from "./transform.ts";
 
 import type { LossOutput } from "../losses/combine.ts";
+import type { TrainBatch } from "../data/types.ts";
+import { rowChunks } from "../data/batch.ts";
 export type { LossOutput };
 
 /** A differentiable objective over parameters and a batch. */
@@ -55,7 +57,99 @@ export interface Stepper<B> {
  * held at a time (e.g. the next-item branch, then the two contrastive views).
  * Parts must not share random draws that the others depend on.
  */
-export type Objective<B> = LossFn<B> | LossFn<B>[];
+export type Objective<B> = Part<B> | Part<B>[];
+
+/** One part of an objective: a loss, or a loss run chunk by chunk. */
+export type Part<B> = LossFn<B> | ChunkedPart<B>;
+
+/** A loss over a mean of real positions, differentiated by row chunks. */
+export interface ChunkedPart<B> {
+  /** The loss; called once per chunk with the chunk as its batch. */
+  chunked: LossFn<B>;
+  /** Split the batch into row chunks of at most this many cells. */
+  maxTokens: number;
+}
+
+/**
+ * Run `part` over row chunks of each batch (at most `maxTokens` rows x
+ * columns each, {@linkcode rowChunks}), every chunk on its own gradient
+ * tape, its total and terms weighted by its share of the batch's real
+ * targets. For a loss that is a mean over real positions (the next-item
+ * losses) this is the same loss and gradient as one pass, with the peak
+ * memory of the largest chunk. Do not use it for losses that couple rows
+ * (InfoNCE's in-batch negatives, in-batch clustering).
+ *
+ * @example
+ * ```ts ignore
+ * const objective = [byRowChunks(recPart, 6400), clPart];
+ * ```
+ */
+export function byRowChunks<B extends TrainBatch>(
+  part: LossFn<B>,
+  maxTokens: number,
+): ChunkedPart<B> {
+  return { chunked: part, maxTokens };
+}
+
+/**
+ * The tapes an objective runs on a batch: `[loss, batch, weight]` per plain
+ * part, and per row chunk of a {@linkcode ChunkedPart}.
+ *
+ * @example
+ * ```ts
+ * import { objectiveTapes } from "./stepper.ts";
+ * const f = () => { throw new Error("not called"); };
+ * if (objectiveTapes([f, f], {}).length !== 2) throw new Error();
+ * ```
+ */
+export function objectiveTapes<B>(
+  loss: Objective<B>,
+  batch: B,
+): [LossFn<B>, B, number][] {
+  const parts = Array.isArray(loss) ? loss : [loss];
+  const tapes: [LossFn<B>, B, number][] = [];
+  for (const part of parts) {
+    if (typeof part === "function") {
+      tapes.push([part, batch, 1]);
+      continue;
+    }
+    const chunks = rowChunks(batch as unknown as TrainBatch, part.maxTokens);
+    for (const c of chunks) {
+      if (c.weight > 0 || chunks.length === 1) {
+        tapes.push([part.chunked, c.batch as B, c.weight]);
+      }
+    }
+  }
+  return tapes;
+}
+
+/**
+ * The value of an objective's total (no gradients), with the same chunking
+ * and weights as {@linkcode gradients}: for finite-difference checks. It
+ * reads synchronously (cpu and wasm backends; not webgpu in Deno).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { objectiveValue } from "./stepper.ts";
+ * import { makeRng } from "../util/rng.ts";
+ * const p = { w: tf.variable(tf.scalar(3)) };
+ * const f = (q: typeof p) => ({ total: tf.square(q.w) as tf.Scalar, terms: {} });
+ * if (objectiveValue([f, f], p, null, makeRng(0)) !== 18) throw new Error();
+ * ```
+ */
+export function objectiveValue<B>(
+  loss: Objective<B>,
+  params: Params,
+  batch: B,
+  rng: Rng,
+): number {
+  let total = 0;
+  for (const [part, b, w] of objectiveTapes(loss, batch)) {
+    total += w * tf.tidy(() => part(params, b, rng).total.dataSync()[0]);
+  }
+  return total;
+}
 
 /**
  * Gradients of `loss` w.r.t. the named parameters, with the terms' values;
@@ -87,23 +181,24 @@ export async function gradients<B>(
     if (!v) throw new Error(`stepper: no parameter named '${n}'`);
     return v;
   });
-  const parts = Array.isArray(loss) ? loss : [loss];
+  const tapes = objectiveTapes(loss, batch);
   const byName: TensorMap = {};
   const terms: Record<string, number> = {};
   let total = 0;
-  for (const part of parts) {
+  for (const [part, b, w] of tapes) {
     let kept: Record<string, tf.Scalar> = {};
     const { value, grads } = tf.variableGrads(() => {
-      const out = part(params, batch, rng);
+      const out = part(params, b, rng);
       kept = {};
       for (const [k, t] of Object.entries(out.terms)) {
-        kept[k] = tf.keep(tf.clone(t));
+        kept[k] = tf.keep(w === 1 ? tf.clone(t) : tf.mul(t, w));
       }
-      return out.total;
+      return w === 1 ? out.total : tf.mul(out.total, w) as tf.Scalar;
     }, vars);
     for (const [k, t] of Object.entries(kept)) {
       // Asynchronous reads: tfjs-webgpu cannot read synchronously in Deno.
-      terms[k] = (await t.data())[0];
+      // Terms of one name from several tapes (chunks) add up.
+      terms[k] = (terms[k] ?? 0) + (await t.data())[0];
       t.dispose();
     }
     total += (await value.data())[0];

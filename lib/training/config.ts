@@ -34,6 +34,12 @@ export interface TrainConfig {
   batchSize: number;
   /** Length bucketing: sort pools of this many batches by length (0 = off). */
   bucket: number;
+  /**
+   * Most cells (rows x columns) the next-item loss puts on one gradient
+   * tape; longer batches are split by rows, same loss and gradient, lower
+   * peak memory (SASRec, CL4SRec, SRMA). 0 = never split.
+   */
+  maxTokens: number;
   /** Most epochs. */
   epochs: number;
   /** Stop after this many evaluations without a better validation NDCG@20. */
@@ -163,6 +169,7 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   weightDecay: 0,
   batchSize: 256,
   bucket: 16,
+  maxTokens: 3200,
   epochs: 200,
   patience: 10,
   evalEvery: 1,
@@ -275,6 +282,7 @@ const CHECKS: Record<keyof TrainConfig, Check> = {
   weightDecay: nonNeg,
   batchSize: posInt,
   bucket: nonNegInt,
+  maxTokens: nonNegInt,
   epochs: nonNegInt,
   patience: posInt,
   evalEvery: posInt,
