@@ -4,6 +4,8 @@
 //
 //   deno bench -A bench/train_bench.ts
 //   SEQSSL_BENCH_BACKENDS=wasm,cpu,webgpu deno bench -A bench/train_bench.ts
+//   SEQSSL_BENCH_METHOD_BACKENDS=wasm,webgpu deno bench -A --filter "method" \
+//     bench/train_bench.ts      # every method's step per backend
 //
 // The cpu backend (pure JavaScript) takes tens of seconds per iteration and
 // lavapipe's WebGPU is a correctness path, so each slow case runs once.
@@ -115,40 +117,66 @@ for (const b of available) {
   });
 }
 
-// Every method's training step on the default backend (wasm, native BLAS when
-// available), same data and batches: seconds per epoch = mean step x batches.
-const methodBatches = trainBatches(split, {
+// Every method's training step, same data and batches: a length-stratified
+// sample of one epoch's batches (sorted by cells, evenly spaced), so that
+// seconds per epoch = mean step x batches per epoch. Backends:
+// SEQSSL_BENCH_METHOD_BACKENDS (default wasm; cpu and webgpu take a few of
+// the sample's batches, spread over the length range).
+const epochBatches = trainBatches(split, {
   batchSize: 256,
   rng: makeRng(0),
   bucket: 16,
 });
-console.log(
-  `bench: ${methodBatches.length} batches per epoch (batch 256, length bucketing)`,
+const byCells = [...epochBatches].sort((a, b) =>
+  a.batchSize * a.seqLen - b.batchSize * b.seqLen
 );
-for (const method of Object.keys(METHOD_BUILDERS)) {
+const SAMPLE = 22;
+const sample = Array.from(
+  { length: SAMPLE },
+  (_, i) => byCells[Math.floor(((i + 0.5) * byCells.length) / SAMPLE)],
+);
+console.log(
+  `bench: ${epochBatches.length} batches per epoch (batch 256, length bucketing); ` +
+    `method steps run a length-stratified sample of ${SAMPLE}: s/epoch = mean x ${epochBatches.length}`,
+);
+const methodBackends: string[] = [];
+for (
+  const b of (Deno.env.get("SEQSSL_BENCH_METHOD_BACKENDS") ?? "wasm").split(",")
+) {
+  if (b === "webgpu" && !(await probeWebGpu())) continue;
+  if (["wasm", "wasm-noblas", "cpu", "webgpu"].includes(b)) {
+    methodBackends.push(b);
+  }
+}
+for (const b of methodBackends) {
+  const slow = !b.startsWith("wasm");
   for (const loss of ["ce", "bce"] as const) {
-    let model: Model | undefined;
-    let i = 0;
-    Deno.bench({
-      name: `${method} train step, ${loss} [wasm]`,
-      group: `method step ${loss}`,
-      baseline: method === "sasrec",
-      n: 20,
-      warmup: 2,
-      async fn(t) {
-        await start("wasm");
-        if (!model) {
-          // SRMA's complement encoder is not pre-trained here: its frozen
-          // forward pass costs the same either way.
-          const cfg = makeConfig({ method, loss, bucket: 16 });
-          model = METHOD_BUILDERS[method](cfg, split, makeRng(0));
-        }
-        const rng = makeRng(i);
-        const batch = methodBatches[i++ % methodBatches.length];
-        t.start();
-        await model.step(batch, { rng, epoch: 1, split });
-        t.end();
-      },
-    });
+    for (const method of Object.keys(METHOD_BUILDERS)) {
+      let model: Model | undefined;
+      let i = 0;
+      Deno.bench({
+        name: `${method} train step, ${loss} [${b}]`,
+        group: `method step ${loss} [${b}]`,
+        baseline: method === "sasrec",
+        n: slow ? 3 : SAMPLE,
+        warmup: slow ? 0 : 2,
+        async fn(t) {
+          await start(b);
+          if (!model) {
+            // SRMA's complement encoder is not pre-trained here: its frozen
+            // forward pass costs the same either way.
+            const cfg = makeConfig({ method, loss });
+            model = METHOD_BUILDERS[method](cfg, split, makeRng(0));
+          }
+          const rng = makeRng(i);
+          // slow backends: 3 batches at the 1/6, 1/2 and 5/6 length quantiles
+          const k = slow ? [4, 11, 18][i % 3] : i % SAMPLE;
+          i++;
+          t.start();
+          await model.step(sample[k], { rng, epoch: 1, split });
+          t.end();
+        },
+      });
+    }
   }
 }
