@@ -32,8 +32,13 @@ export interface EpochRecord {
   epoch: number;
   /** Mean of every loss term over the epoch's batches. */
   loss: Record<string, number>;
-  /** Seconds of training steps. */
+  /**
+   * Seconds of training: the epoch's steps plus the model's per-epoch
+   * preparation (`onEpochStart`, e.g. S4Rec's K-means intents).
+   */
   trainSeconds: number;
+  /** Of `trainSeconds`, the per-epoch preparation (when the model has one). */
+  epochStartSeconds?: number;
   /** Validation metrics (all users), when evaluated this epoch. */
   valid?: Metrics;
   /** Seconds of the validation pass. */
@@ -219,8 +224,9 @@ export async function fit(
       break;
     }
     const epoch = st.epoch + 1;
-    await model.onEpochStart?.(epoch, split, rng);
     const te = performance.now();
+    await model.onEpochStart?.(epoch, split, rng);
+    const startSeconds = (performance.now() - te) / 1000;
     const batches = trainBatches(split, {
       batchSize: cfg.batchSize,
       rng,
@@ -251,6 +257,7 @@ export async function fit(
       ),
       trainSeconds: (performance.now() - te) / 1000,
     };
+    if (model.onEpochStart) rec.epochStartSeconds = startSeconds;
     st.epoch = epoch;
     let improved = false;
     if (epoch % cfg.evalEvery === 0 || epoch === cfg.epochs) {
