@@ -10,7 +10,7 @@ import {
 import { contrastiveRegularizer } from "../lib/losses/regularizer.ts";
 import { metaStepper } from "../lib/optim/meta.ts";
 import { adam, type StateTree } from "../lib/optim/transform.ts";
-import { gradients } from "../lib/optim/stepper.ts";
+import { gradients, objectiveValue } from "../lib/optim/stepper.ts";
 import { synthetic } from "../lib/data/synthetic.ts";
 import { leaveOneOut } from "../lib/data/split.ts";
 import { trainBatches } from "../lib/data/batch.ts";
@@ -334,16 +334,8 @@ Deno.test("MCLRec's L_0 passes a finite-difference gradient check w.r.t. encoder
     epoch: 1,
     split,
   });
-  type Part = (p: unknown, b: unknown, r: unknown) => { total: tf.Scalar };
-  const parts = model.objective as Part[];
   const value = () =>
-    tf.tidy(() => {
-      const r = makeRng(7);
-      return parts.reduce(
-        (s, f) => s + f(model.params, prepared, r).total.dataSync()[0],
-        0,
-      );
-    });
+    objectiveValue(model.objective!, model.params, prepared, makeRng(7));
   const names = [...model.groups.encoder, ...model.groups.augmenters];
   const { grads } = await gradients(
     model.objective!,

@@ -60,10 +60,12 @@ import { contrastiveRegularizer } from "../losses/regularizer.ts";
 import { weighted } from "../losses/combine.ts";
 import { adam, disposeTree, type StateTree } from "../optim/transform.ts";
 import {
+  byRowChunks,
   jointStepper,
   type LossFn,
   type LossOutput,
   type Objective,
+  type Part,
   type Stepper,
 } from "../optim/stepper.ts";
 import { metaStepper } from "../optim/meta.ts";
@@ -174,9 +176,10 @@ export function mclrec(
       reg: [gamma, reg(v)],
     });
   };
-  const encoderLoss: LossFn<MclrecBatch>[] = lambda + beta + gamma > 0
-    ? [recPart, clPart]
-    : [recPart];
+  const rec = cfg.maxTokens > 0 ? byRowChunks(recPart, cfg.maxTokens) : recPart;
+  const encoderLoss: Part<MclrecBatch>[] = lambda + beta + gamma > 0
+    ? [rec, clPart]
+    : [rec];
   // L_1: re-encodes the views with whatever encoder weights `p` holds now.
   const augmenterLoss: LossFn<MclrecBatch> = (p, batch, r): LossOutput => {
     const v = views(p, batch, r);
