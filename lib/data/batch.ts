@@ -234,7 +234,7 @@ export interface RowChunk<B extends TrainBatch> {
  * const b = { users: Int32Array.from([0, 1, 2]), inputs: new Int32Array(6).fill(1),
  *   targets: Int32Array.from([1, 1, 0, 1, 1, 1]), batchSize: 3, seqLen: 2, posOffset: 0 };
  * const cs = rowChunks(b, 4);
- * if (cs.length !== 2 || cs[0].batch.batchSize !== 2 || cs[0].weight !== 0.6) throw new Error();
+ * if (cs.length !== 2 || cs[0].batch.batchSize !== 1 || cs[0].weight !== 0.4) throw new Error();
  * ```
  */
 export function rowChunks<B extends TrainBatch>(

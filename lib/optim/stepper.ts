@@ -132,9 +132,10 @@ export function objectiveTapes<B>(
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { objectiveValue } from "./stepper.ts";
+ * import type { Params } from "../nn/params.ts";
  * import { makeRng } from "../util/rng.ts";
- * const p = { w: tf.variable(tf.scalar(3)) };
- * const f = (q: typeof p) => ({ total: tf.square(q.w) as tf.Scalar, terms: {} });
+ * const p: Params = { w: tf.variable(tf.scalar(3)) };
+ * const f = (q: Params) => ({ total: tf.square(q.w) as tf.Scalar, terms: {} });
  * if (objectiveValue([f, f], p, null, makeRng(0)) !== 18) throw new Error();
  * ```
  */
@@ -150,6 +151,9 @@ export function objectiveValue<B>(
   }
   return total;
 }
+
+/** The key of a tape's total among the values read back (not a term name). */
+const TOTAL = "\u0000total";
 
 /**
  * Gradients of `loss` w.r.t. the named parameters, with the terms' values;
@@ -183,26 +187,22 @@ export async function gradients<B>(
   });
   const tapes = objectiveTapes(loss, batch);
   const byName: TensorMap = {};
-  const terms: Record<string, number> = {};
-  let total = 0;
+  // Every term's and total's scalar, read back once after the last tape:
+  // one device-to-host transfer per step (on webgpu a read is a pipeline
+  // stall; tfjs-webgpu cannot read synchronously in Deno at all).
+  const termNames: string[] = [];
+  const scalars: tf.Scalar[] = [];
   for (const [part, b, w] of tapes) {
-    let kept: Record<string, tf.Scalar> = {};
     const { value, grads } = tf.variableGrads(() => {
       const out = part(params, b, rng);
-      kept = {};
       for (const [k, t] of Object.entries(out.terms)) {
-        kept[k] = tf.keep(w === 1 ? tf.clone(t) : tf.mul(t, w));
+        termNames.push(k);
+        scalars.push(tf.keep(w === 1 ? tf.clone(t) : tf.mul(t, w)));
       }
       return w === 1 ? out.total : tf.mul(out.total, w) as tf.Scalar;
     }, vars);
-    for (const [k, t] of Object.entries(kept)) {
-      // Asynchronous reads: tfjs-webgpu cannot read synchronously in Deno.
-      // Terms of one name from several tapes (chunks) add up.
-      terms[k] = (terms[k] ?? 0) + (await t.data())[0];
-      t.dispose();
-    }
-    total += (await value.data())[0];
-    value.dispose();
+    termNames.push(TOTAL);
+    scalars.push(value);
     names.forEach((n, i) => {
       const g = grads[vars[i].name];
       if (!g) return;
@@ -216,6 +216,17 @@ export async function gradients<B>(
       }
     });
   }
+  const packed = tf.stack(scalars);
+  tf.dispose(scalars);
+  const values = await packed.data();
+  packed.dispose();
+  // Terms of one name from several tapes (chunks) add up.
+  const terms: Record<string, number> = {};
+  let total = 0;
+  termNames.forEach((k, i) => {
+    if (k === TOTAL) total += values[i];
+    else terms[k] = (terms[k] ?? 0) + values[i];
+  });
   // Named terms first, so a non-finite loss is reported by its culprit.
   terms.total = total;
   names.forEach((n, i) => {
