@@ -11,7 +11,8 @@ import { makeConfig } from "../lib/training/config.ts";
 import { srma } from "../lib/methods/srma.ts";
 import { makeRng } from "../lib/util/rng.ts";
 import { makeProgress } from "../lib/util/progress.ts";
-import { gradients, objectiveValue } from "../lib/optim/stepper.ts";
+import { checkObjective, perturbParams } from "./_gradcheck.ts";
+import { disposeTree } from "../lib/optim/transform.ts";
 import { runTraining } from "../lib/experiment.ts";
 import {
   assert,
@@ -156,62 +157,27 @@ Deno.test("SRMA's combined objective passes a finite-difference gradient check (
   });
   const rng = makeRng(3);
   const model = srma(cfg, split, rng);
-  // Move weights off the N(0, 0.02) start so derivatives are well above
-  // float32 finite-difference noise (see tests/gradcheck_test.ts).
-  const wr = makeRng(9);
-  for (const [name, v] of Object.entries(model.params)) {
-    const noise = Float32Array.from(
-      { length: v.size },
-      () => (wr.next() - 0.5) * 0.8,
-    );
-    const base = name.endsWith(".g") ? 1 : 0;
-    v.assign(tf.tensor(noise.map((x) => base + x), v.shape));
-  }
+  perturbParams(model.params);
   const batch = trainBatches(split, { batchSize: 8, rng })[0];
   const prepared = model.prepareBatch!(batch, {
     rng: makeRng(1),
     epoch: 1,
     split,
   });
-  // same dropout masks and dropped layers every time
-  const value = () =>
-    objectiveValue(model.objective!, model.params, prepared, makeRng(7));
   const names = model.trainable!;
-  const { grads } = await gradients(
+  const { checked, bad, grads } = await checkObjective(
     model.objective!,
     model.params,
     prepared,
-    makeRng(7),
     names,
   );
-  const eps = 1e-2, bad: string[] = [];
-  let checked = 0;
-  for (const name of names) {
-    const v = model.params[name];
-    const g = grads[name];
-    const gn = tf.norm(g).dataSync()[0];
-    if (gn < 1e-3) continue; // e.g. the attention key bias: zero by construction
-    const orig = v.clone();
-    const dir = tf.div(g, gn);
-    v.assign(tf.add(orig, tf.mul(dir, eps)));
-    const lp = value();
-    v.assign(tf.sub(orig, tf.mul(dir, eps)));
-    const lm = value();
-    v.assign(orig);
-    const numeric = (lp - lm) / (2 * eps);
-    if (
-      !(Math.abs(numeric - gn) <= 2e-2 * Math.max(gn, Math.abs(numeric)) + 2e-4)
-    ) {
-      bad.push(`${name}: analytic ${gn}, numeric ${numeric}`);
-    }
-    checked++;
-  }
   assert(checked >= 20, `only ${checked} parameters checked`);
   assert(bad.length === 0, bad.join("\n"));
   assert(
     !names.some((n) => n.startsWith("comp/")),
     "the complement encoder must not be trainable",
   );
+  disposeTree(grads);
   model.dispose();
 });
 

@@ -9,8 +9,8 @@ import {
 } from "../lib/nn/augmenter_mlp.ts";
 import { contrastiveRegularizer } from "../lib/losses/regularizer.ts";
 import { metaStepper } from "../lib/optim/meta.ts";
-import { adam, type StateTree } from "../lib/optim/transform.ts";
-import { gradients, objectiveValue } from "../lib/optim/stepper.ts";
+import { adam, disposeTree, type StateTree } from "../lib/optim/transform.ts";
+import { checkObjective, perturbParams } from "./_gradcheck.ts";
 import { synthetic } from "../lib/data/synthetic.ts";
 import { leaveOneOut } from "../lib/data/split.ts";
 import { trainBatches } from "../lib/data/batch.ts";
@@ -319,59 +319,27 @@ Deno.test("MCLRec's L_0 passes a finite-difference gradient check w.r.t. encoder
   });
   const rng = makeRng(3);
   const model = mclrec(cfg, split, rng);
-  const wr = makeRng(9);
-  for (const [name, v] of Object.entries(model.params)) {
-    const noise = Float32Array.from(
-      { length: v.size },
-      () => (wr.next() - 0.5) * 0.8,
-    );
-    const base = name.endsWith(".g") ? 1 : 0;
-    v.assign(tf.tensor(noise.map((x) => base + x), v.shape));
-  }
+  perturbParams(model.params);
   const batch = trainBatches(split, { batchSize: 8, rng })[0];
   const prepared = model.prepareBatch!(batch, {
     rng: makeRng(1),
     epoch: 1,
     split,
   });
-  const value = () =>
-    objectiveValue(model.objective!, model.params, prepared, makeRng(7));
   const names = [...model.groups.encoder, ...model.groups.augmenters];
-  const { grads } = await gradients(
+  const { checked, bad, grads } = await checkObjective(
     model.objective!,
     model.params,
     prepared,
-    makeRng(7),
     names,
   );
-  const eps = 1e-2, bad: string[] = [];
-  let checked = 0;
-  for (const name of names) {
-    const v = model.params[name];
-    const g = grads[name];
-    const gn = tf.norm(g).dataSync()[0];
-    if (gn < 1e-3) continue;
-    const orig = v.clone();
-    const dir = tf.div(g, gn);
-    v.assign(tf.add(orig, tf.mul(dir, eps)));
-    const lp = value();
-    v.assign(tf.sub(orig, tf.mul(dir, eps)));
-    const lm = value();
-    v.assign(orig);
-    const numeric = (lp - lm) / (2 * eps);
-    if (
-      !(Math.abs(numeric - gn) <= 2e-2 * Math.max(gn, Math.abs(numeric)) + 2e-4)
-    ) {
-      bad.push(`${name}: analytic ${gn}, numeric ${numeric}`);
-    }
-    checked++;
-  }
   assert(
     model.groups.augmenters.every((n) => tf.norm(grads[n]).dataSync()[0] > 0),
     "L_0 must reach the augmenters",
   );
   assert(checked >= 20, `only ${checked} parameters checked`);
   assert(bad.length === 0, bad.join("\n"));
+  disposeTree(grads);
   model.dispose();
 });
 
