@@ -176,13 +176,16 @@ function assertChecks(
   assert(bad.length === 0, `${what}:\n  ${bad.join("\n  ")}`);
 }
 
-function tinySasrec(seed: number): { enc: Encoder; params: Params } {
+function tinySasrec(
+  seed: number,
+  layers = 2,
+): { enc: Encoder; params: Params } {
   const params: Params = {};
   const enc = initSasrec(params, {
     numItems: NUM_ITEMS,
     hidden: 8,
     heads: 2,
-    layers: 2,
+    layers,
     maxLen: 5,
     dropout: 0,
   }, makeRng(seed));
@@ -431,18 +434,7 @@ Deno.test("losses ignore positions whose target is 0", () => {
 Deno.test("lastOnly: the last position's output and its gradients equal the full pass's (SASRec 1 and 2 blocks, GRU)", () => {
   const encoders = [
     tinySasrec(21),
-    (() => {
-      const params: Params = {};
-      const enc = initSasrec(params, {
-        numItems: NUM_ITEMS,
-        hidden: 8,
-        heads: 2,
-        layers: 1,
-        maxLen: 5,
-        dropout: 0,
-      }, makeRng(22));
-      return { enc, params };
-    })(),
+    tinySasrec(22, 1),
     tinyGru(23),
   ];
   for (const { enc, params } of encoders) {
