@@ -180,3 +180,27 @@ for (const b of methodBackends) {
     }
   }
 }
+
+// S4Rec's K-means variant re-clusters every training sequence at the start
+// of each epoch (embed all of them, then Lloyd iterations); the online
+// variant has no such pass. K-means epoch = this + 88 steps.
+{
+  let model: Model | undefined;
+  Deno.bench({
+    name: "S4Rec K-means intents, once per epoch (embed + cluster) [wasm]",
+    group: "s4rec clustering",
+    n: 2,
+    warmup: 0,
+    async fn(t) {
+      await start("wasm");
+      model ??= METHOD_BUILDERS.s4rec(
+        makeConfig({ method: "s4rec", clustering: "kmeans" }),
+        split,
+        makeRng(0),
+      );
+      t.start();
+      await model.onEpochStart!(1, split, makeRng(1));
+      t.end();
+    },
+  });
+}
