@@ -94,6 +94,49 @@ interface LoopState {
   stoppedEarly: boolean;
 }
 
+/**
+ * Settings that may differ between a checkpoint and the run resuming it
+ * without changing what is trained: where data and outputs live, how long
+ * to train, and how it is computed.
+ */
+const RESUMABLE_CHANGES = new Set([
+  "data",
+  "backend",
+  "nativeBlas",
+  "epochs",
+  "patience",
+  "evalEvery",
+  "evalBatchSize",
+]);
+
+/**
+ * The training settings of `now` that differ from the checkpoint's `then`
+ * (as `key: old -> new`), ignoring {@linkcode RESUMABLE_CHANGES} and keys the
+ * checkpoint's version did not have.
+ *
+ * @example
+ * ```ts
+ * import { changedSettings } from "./fit.ts";
+ * import { makeConfig } from "./config.ts";
+ * const a = makeConfig({ lr: 0.001, epochs: 5 }), b = makeConfig({ lr: 0.01, epochs: 9 });
+ * if (changedSettings(a, b).join() !== "lr: 0.001 -> 0.01") throw new Error();
+ * ```
+ */
+export function changedSettings(
+  then: Partial<TrainConfig>,
+  now: TrainConfig,
+): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(now)) {
+    if (RESUMABLE_CHANGES.has(k) || !(k in then)) continue;
+    const old = (then as Record<string, unknown>)[k];
+    if (JSON.stringify(old) !== JSON.stringify(v)) {
+      out.push(`${k}: ${JSON.stringify(old)} -> ${JSON.stringify(v)}`);
+    }
+  }
+  return out;
+}
+
 /** A fingerprint that a resumed run checks it is on the same data. */
 function fingerprint(split: SplitDataset): string {
   let h = 0;
@@ -202,6 +245,14 @@ export async function fit(
     if (meta.config.method !== cfg.method) {
       throw new Error(
         `${last}: expected a checkpoint of method '${cfg.method}', found '${meta.config.method}'`,
+      );
+    }
+    const changed = changedSettings(meta.config, cfg);
+    if (changed.length > 0) {
+      progress.log(
+        `${last}: resuming with settings that differ from the checkpoint's: ${
+          changed.join(", ")
+        }`,
       );
     }
     restoreParams(model, ck.tensors, last);
