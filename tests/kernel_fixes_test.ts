@@ -310,3 +310,52 @@ Deno.test("wasm: Sum over leading axes (the fixed path) and over other axes matc
   assertClose(await grads[b.name].data(), ref([0, 1]), 1e-5, "bias grad");
   tf.dispose([x, b, grads[b.name]]);
 });
+
+Deno.test("wasm: gather of rows (the fixed path) and along other axes matches a reference; gradients too", async () => {
+  await tf.setBackend("wasm");
+  const r = rng(11);
+  const xs = randFloats(7 * 3 * 2, r);
+  const x = tf.tensor3d(xs, [7, 3, 2]);
+  const idx = Int32Array.from([6, 0, 3, 3, 1, 6]);
+  // rows, 2-D indices: [2, 3] + [3, 2]
+  const g = tf.gather(x, tf.tensor2d(idx, [2, 3], "int32"));
+  assertEquals(g.shape, [2, 3, 3, 2]);
+  const expect: number[] = [];
+  for (const i of idx) expect.push(...xs.slice(i * 6, i * 6 + 6));
+  assertClose(await g.data(), expect, 0, "rows");
+  // int32 tables
+  const xi = tf.tensor2d(Int32Array.from({ length: 14 }, (_, i) => i * 3), [
+    7,
+    2,
+  ], "int32");
+  const gi = tf.gather(xi, tf.tensor1d([5, 2], "int32"));
+  assertEquals(gi.dtype, "int32");
+  assertEquals(Array.from(await gi.data()), [30, 33, 12, 15]);
+  // axis 1 and -1 go to tfjs's own kernel
+  const g1 = tf.gather(x, tf.tensor1d([2, 0], "int32"), 1);
+  const e1: number[] = [];
+  for (let a = 0; a < 7; a++) {
+    for (const j of [2, 0]) e1.push(xs[a * 6 + j * 2], xs[a * 6 + j * 2 + 1]);
+  }
+  assertClose(await g1.data(), e1, 0, "axis 1");
+  const gl = tf.gather(x, tf.tensor1d([1], "int32"), -1);
+  assertClose(
+    await gl.data(),
+    Array.from({ length: 21 }, (_, k) => xs[k * 2 + 1]),
+    0,
+    "axis -1",
+  );
+  // the embedding-lookup gradient (a scatter-add) is unchanged
+  const table = tf.variable(tf.tensor2d(randFloats(10, r), [5, 2]));
+  const { grads } = tf.variableGrads(
+    () => tf.sum(tf.gather(table, tf.tensor1d([4, 1, 4], "int32"))),
+    [table],
+  );
+  assertClose(
+    await grads[table.name].data(),
+    [0, 0, 1, 1, 0, 0, 0, 0, 2, 2],
+    0,
+    "gradient",
+  );
+  tf.dispose([x, g, xi, gi, g1, gl, table, grads[table.name]]);
+});

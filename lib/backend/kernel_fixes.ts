@@ -316,14 +316,63 @@ function wasmLeadingSum(original: KernelFunc): KernelFunc {
   });
 }
 
+/**
+ * `GatherV2` of whole rows (axis 0, no batch dimensions, int32 indices in
+ * range): one typed-array copy per row straight into the output's heap
+ * memory. tfjs-wasm's kernel moved about 100 MB/s (an embedding lookup of a
+ * 12,800-position batch took 18 ms); this is a memory copy. Anything else
+ * (other axes, out-of-range indices) goes to the original kernel.
+ */
+function wasmGatherRows(original: KernelFunc): KernelFunc {
+  return mark((args: KernelArgs): TensorInfo | TensorInfo[] => {
+    const { x, indices } = args.inputs as {
+      x: TensorInfo;
+      indices: TensorInfo;
+    };
+    const attrs = args.attrs ?? {};
+    const rank = x.shape.length;
+    const rawAxis = (attrs.axis as number | undefined) ?? 0;
+    const axis = rawAxis < 0 ? rawAxis + rank : rawAxis;
+    if (
+      axis !== 0 || ((attrs.batchDims as number | undefined) ?? 0) !== 0 ||
+      rank < 1 || indices.dtype !== "int32" ||
+      (x.dtype !== "float32" && x.dtype !== "int32")
+    ) {
+      return original(args);
+    }
+    const backend = args.backend as WasmBackendLike;
+    const rows = x.shape[0];
+    const inner = sizeOf(x.shape.slice(1));
+    const idx0 = backend.typedArrayFromHeap(indices) as Int32Array;
+    const n = idx0.length;
+    for (let i = 0; i < n; i++) {
+      if (idx0[i] < 0 || idx0[i] >= rows) return original(args);
+    }
+    const out = backend.makeOutput(
+      [...indices.shape, ...x.shape.slice(1)],
+      x.dtype,
+    );
+    // Views only now: allocating the output may have grown the heap.
+    const xv = backend.typedArrayFromHeap(x) as Float32Array | Int32Array;
+    const idx = backend.typedArrayFromHeap(indices) as Int32Array;
+    const ov = backend.typedArrayFromHeap(out) as Float32Array | Int32Array;
+    for (let i = 0; i < n; i++) {
+      const r = idx[i] * inner;
+      ov.set(xv.subarray(r, r + inner), i * inner);
+    }
+    return out;
+  });
+}
+
 let registered = false;
 
 /**
  * Register seqssl's kernel fixes with tfjs (idempotent; call before or after
  * `tf.setBackend`): `UnsortedSegmentSum` for `wasm` (new) and `cpu` (a linear
  * replacement), `BatchMatMul` / `_FusedMatMul` for `wasm` wrapped so that
- * transpose flags take the fast no-transpose path, and `Sum` for `wasm` with
- * a one-pass path for sums over leading axes.
+ * transpose flags take the fast no-transpose path, `Sum` for `wasm` with a
+ * one-pass path for sums over leading axes, and `GatherV2` for `wasm` with a
+ * row-copy path.
  *
  * @example
  * ```ts
@@ -356,6 +405,12 @@ export function registerKernelFixes(): void {
       backendName: "wasm",
       kernelFunc: wasmSegmentSum(),
     });
+  }
+  const gather = tf.getKernel("GatherV2", "wasm") as
+    | tf.KernelConfig
+    | undefined;
+  if (gather !== undefined && !isFixed("GatherV2", "wasm")) {
+    replaceKernel({ ...gather, kernelFunc: wasmGatherRows(gather.kernelFunc) });
   }
   const sum = tf.getKernel("Sum", "wasm") as tf.KernelConfig | undefined;
   if (sum !== undefined && !isFixed("Sum", "wasm")) {
