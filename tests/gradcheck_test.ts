@@ -24,6 +24,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend/init.ts";
 import { initSasrec } from "../lib/nn/sasrec.ts";
 import { initGru } from "../lib/nn/gru.ts";
+import { encodeLastByLength } from "../lib/nn/by_length.ts";
 import type { Encoder, SeqInput } from "../lib/nn/encoder.ts";
 import type { Params } from "../lib/nn/params.ts";
 import { normalArray } from "../lib/nn/params.ts";
@@ -483,6 +484,65 @@ Deno.test("lastOnly: the last position's output and its gradients equal the full
       ga.value,
       gb.value,
     ]);
+    dispose(params);
+  }
+});
+
+Deno.test("encodeLastByLength: length groups give the full pass's last position, outputs and gradients (SASRec, GRU)", () => {
+  // rows of lengths 3, 5, 2 (left-padded), an odd group split
+  const input: SeqInput = {
+    inputs: Int32Array.from([
+      [0, 0, 1, 2, 3],
+      [4, 2, 6, 5, 7],
+      [0, 0, 0, 6, 3],
+    ].flat()),
+    batchSize: 3,
+    seqLen: 5,
+    posOffset: 0,
+  };
+  for (const { enc, params } of [tinySasrec(31), tinyGru(32)]) {
+    perturbWeights(params, makeRng(33));
+    const w = tf.tensor2d(normalArray(3 * 8, 1, makeRng(34)), [3, 8]);
+    const full = () =>
+      tf.reshape(
+        tf.slice(enc.encode(params, input), [0, 4, 0], [3, 1, 8]),
+        [3, 8],
+      ) as tf.Tensor2D;
+    for (const groups of [2, 3]) {
+      const grouped = () => encodeLastByLength(enc, params, input, {}, groups);
+      const a = full(), b = grouped();
+      const diff = maxAbsDiff(
+        a.dataSync() as Float32Array,
+        b.dataSync() as Float32Array,
+      );
+      assert(diff <= 1e-5, `${enc.kind} groups ${groups}: differ by ${diff}`);
+      const ga = tf.variableGrads(
+        () => tf.sum(tf.mul(full(), w)) as tf.Scalar,
+        Object.values(params),
+      );
+      const gb = tf.variableGrads(
+        () => tf.sum(tf.mul(grouped(), w)) as tf.Scalar,
+        Object.values(params),
+      );
+      for (const name of Object.keys(ga.grads)) {
+        const x = ga.grads[name].dataSync() as Float32Array;
+        const y = gb.grads[name].dataSync() as Float32Array;
+        const scale = Math.max(1, ...Array.from(x, Math.abs));
+        assert(
+          maxAbsDiff(x, y) <= 1e-4 * scale,
+          `${enc.kind} ${name}: gradients differ by ${maxAbsDiff(x, y)}`,
+        );
+      }
+      tf.dispose([
+        a,
+        b,
+        ga.value,
+        gb.value,
+        ...Object.values(ga.grads),
+        ...Object.values(gb.grads),
+      ]);
+    }
+    w.dispose();
     dispose(params);
   }
 });

@@ -72,6 +72,7 @@ import type { Params } from "../nn/params.ts";
 import { disposeParams, normalVar } from "../nn/params.ts";
 import { dense, initDense } from "../nn/layers.ts";
 import { gradReverse, stopGradient } from "../nn/grad_reverse.ts";
+import { encodeLastByLength } from "../nn/by_length.ts";
 import { lastPosition, logSumExpRows } from "../losses/rec.ts";
 import { infoNCE, normalize } from "../losses/infonce.ts";
 import { distillKL } from "../losses/distill.ts";
@@ -291,7 +292,7 @@ export function s4rec(
   // Part 2: the two augmented views: L_SCL with intent negatives, L_CKD.
   const viewPart = (p: Params, batch: S4RecBatch, r: Rng): LossOutput => {
     const [z1, z2] = [batch.view1, batch.view2].map((v) =>
-      lastPosition(encoder.encode(p, v, { rng: r, lastOnly: true }))
+      encodeLastByLength(encoder, p, v, { rng: r }, cfg.viewGroups)
     );
     const mu = stopGradient(intents(p));
     const assign = tf.tidy(() => {

@@ -39,6 +39,7 @@ import type { Model } from "../training/model.ts";
 import { fit } from "../training/fit.ts";
 import type { Rng } from "../util/rng.ts";
 import { prefixed } from "../util/progress.ts";
+import { encodeLastByLength } from "../nn/by_length.ts";
 import { buildEncoder, recLoss, sasrec } from "./sasrec.ts";
 import {
   augmenterFromConfig,
@@ -131,11 +132,14 @@ export function contrastive(
   };
   const clPart = (p: Params, batch: ViewBatch, r: Rng): LossOutput => {
     const views = [batch.view1, batch.view2].map((view, i) => {
-      let hv: tf.Tensor = encoder.encode(p, view, {
-        rng: r,
-        ffnDropout: ffnRate,
-        lastOnly,
-      });
+      // The last-position embedding is computed by length groups; the K
+      // extra layers are position-wise, so they apply to it directly.
+      let hv: tf.Tensor = lastOnly
+        ? encodeLastByLength(encoder, p, view, {
+          rng: r,
+          ffnDropout: ffnRate,
+        }, cfg.viewGroups)
+        : encoder.encode(p, view, { rng: r, ffnDropout: ffnRate });
       if (K > 0) {
         hv = ffnStack(p, "drop", hv, {
           keep: keptLayers(K, aug.dropM, r),
@@ -143,15 +147,12 @@ export function contrastive(
           rng: r,
         });
       }
-      let z = embed(hv as tf.Tensor3D);
+      let z = lastOnly ? hv as tf.Tensor2D : embed(hv as tf.Tensor3D);
       if (i === 1 && comp && aug.complementGamma > 0) {
-        z = tf.add(
-          z,
-          tf.mul(
-            embed(comp.encode(compParams, view, { lastOnly })),
-            aug.complementGamma,
-          ),
-        );
+        const zc = lastOnly
+          ? encodeLastByLength(comp, compParams, view, {}, cfg.viewGroups)
+          : embed(comp.encode(compParams, view));
+        z = tf.add(z, tf.mul(zc, aug.complementGamma));
       }
       return z;
     });
