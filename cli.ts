@@ -193,7 +193,10 @@ async function train(args: string[]): Promise<void> {
       `best epoch ${report.bestEpoch} of ${report.epochs.length}, ` +
         `${report.secondsPerEpoch.toFixed(1)} s/epoch, wall ${
           report.wallSeconds.toFixed(1)
-        } s`,
+        } s` +
+        (report.totalWallSeconds > report.wallSeconds + 1
+          ? ` (${report.totalWallSeconds.toFixed(1)} s with earlier processes)`
+          : ""),
     );
     console.log(metricLine("valid", report.valid));
     console.log(metricLine("test ", report.test));

@@ -115,6 +115,11 @@ export interface TrainReport {
   finished: boolean;
   /** Wall seconds of this process's run (data loading included). */
   wallSeconds: number;
+  /**
+   * Wall seconds of the whole run across resumed processes (their time in
+   * training and evaluation; this process's data loading included).
+   */
+  totalWallSeconds: number;
   /** Mean seconds of training steps per epoch. */
   secondsPerEpoch: number;
   /** Which sequence embedding and regime were used, for results tables. */
@@ -170,6 +175,7 @@ export async function runTraining(
       progress: opts.progress,
       stopAfterEpochs: opts.stopAfterEpochs,
     });
+    const wall = (performance.now() - t0) / 1000;
     const report: TrainReport = {
       config: cfg,
       backend,
@@ -180,7 +186,8 @@ export async function runTraining(
       test: res.test,
       stoppedEarly: res.stoppedEarly,
       finished: res.finished,
-      wallSeconds: (performance.now() - t0) / 1000,
+      wallSeconds: wall,
+      totalWallSeconds: res.totalWallSeconds - res.wallSeconds + wall,
       secondsPerEpoch: res.secondsPerEpoch,
       notes: [
         `regime: ${

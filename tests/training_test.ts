@@ -9,7 +9,12 @@ import { makeConfig } from "../lib/training/config.ts";
 import { runTraining } from "../lib/experiment.ts";
 import { metricsFromRanks } from "../lib/eval/metrics.ts";
 import { popularityRanks } from "../lib/eval/popular.ts";
-import { assert, assertEquals, assertRejects } from "./_assert.ts";
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertRejects,
+} from "./_assert.ts";
 import { sasrec } from "../lib/methods/sasrec.ts";
 import { fit } from "../lib/training/fit.ts";
 import { makeRng } from "../lib/util/rng.ts";
@@ -99,6 +104,13 @@ Deno.test("resume after an interruption ends with the same metrics as an unbroke
     );
     assertEquals(resumed.test, unbroken.test);
     assertEquals(resumed.bestEpoch, unbroken.bestEpoch);
+    // the whole run's wall time counts the interrupted process too
+    assert(resumed.totalWallSeconds > resumed.wallSeconds);
+    assert(
+      resumed.totalWallSeconds >=
+        resumed.wallSeconds + cut.epochs[0].trainSeconds,
+    );
+    assertAlmostEquals(unbroken.totalWallSeconds, unbroken.wallSeconds, 1e-9);
     // Nothing half-written is left behind.
     for await (const f of Deno.readDir(dirB)) {
       assert(!f.name.includes(".tmp-"), `leftover ${f.name}`);

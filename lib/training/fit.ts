@@ -63,6 +63,11 @@ export interface FitResult {
   finished: boolean;
   /** Wall seconds of this process's part of the run. */
   wallSeconds: number;
+  /**
+   * Wall seconds of the whole run across resumed processes (each process's
+   * time in `fit` up to its last checkpoint, plus this one's).
+   */
+  totalWallSeconds: number;
   /** Mean seconds of training per epoch (steps only). */
   secondsPerEpoch: number;
 }
@@ -92,6 +97,8 @@ interface LoopState {
   test?: GroupedMetrics;
   badEvals: number;
   stoppedEarly: boolean;
+  /** Wall seconds of the earlier processes of a resumed run (checkpointed). */
+  priorWallSeconds?: number;
 }
 
 /**
@@ -215,6 +222,7 @@ export async function fit(
   opts: FitOptions = {},
 ): Promise<FitResult> {
   const t0 = performance.now();
+  let prior = 0; // wall seconds of earlier processes (resume)
   const progress = opts.progress ?? makeProgress({ enabled: false });
   const fp = fingerprint(split);
   let st: LoopState = {
@@ -262,6 +270,7 @@ export async function fit(
     }
     rng = rngFromState(meta.rng);
     st = meta.loop;
+    prior = st.priorWallSeconds ?? 0;
     if (st.bestScore === null) st.bestScore = -Infinity;
     progress.log(`resumed from ${last} at epoch ${st.epoch}`);
   }
@@ -366,7 +375,10 @@ export async function fit(
           kind: "last",
           config: cfg,
           fingerprint: fp,
-          loop: st,
+          loop: {
+            ...st,
+            priorWallSeconds: prior + (performance.now() - t0) / 1000,
+          },
           rng: rng.state(),
           opt,
         },
@@ -378,6 +390,7 @@ export async function fit(
   }
   progress.end();
   const trained = st.history.map((h) => h.trainSeconds);
+  const wall = (performance.now() - t0) / 1000;
   return {
     history: st.history,
     bestEpoch: st.bestEpoch,
@@ -386,7 +399,8 @@ export async function fit(
     lastEpoch: st.epoch,
     stoppedEarly: st.stoppedEarly,
     finished: finished(),
-    wallSeconds: (performance.now() - t0) / 1000,
+    wallSeconds: wall,
+    totalWallSeconds: prior + wall,
     secondsPerEpoch: trained.length
       ? trained.reduce((a, b) => a + b, 0) / trained.length
       : 0,
