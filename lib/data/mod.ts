@@ -31,6 +31,8 @@ export {
   countBatches,
   evalBatches,
   type EvalBatchOptions,
+  type RowChunk,
+  rowChunks,
   trainBatches,
   type TrainBatchOptions,
 } from "./batch.ts";

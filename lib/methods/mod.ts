@@ -16,7 +16,12 @@ import { s4rec } from "./s4rec.ts";
 export { buildEncoder, lastPositionScorer, recLoss, sasrec } from "./sasrec.ts";
 export type { RecBatch } from "./sasrec.ts";
 export { mclrec, type MclrecBatch, type MclrecModel } from "./mclrec.ts";
-export { s4rec, S4REC_KMEANS_ITERATIONS, type S4RecModel } from "./s4rec.ts";
+export {
+  headTailAdversary,
+  s4rec,
+  S4REC_KMEANS_ITERATIONS,
+  type S4RecModel,
+} from "./s4rec.ts";
 export { cl4srec, contrastive, type ModelAugmentation, srma } from "./srma.ts";
 export {
   augmenterFromConfig,
