@@ -28,7 +28,7 @@ import { encodeLastByLength } from "../lib/nn/by_length.ts";
 import type { Encoder, SeqInput } from "../lib/nn/encoder.ts";
 import type { Params } from "../lib/nn/params.ts";
 import { normalArray } from "../lib/nn/params.ts";
-import { bceOneNegative, fullSoftmaxCE } from "../lib/losses/rec.ts";
+import { bceOneNegative, fullSoftmaxCE, softmaxCE } from "../lib/losses/rec.ts";
 import { makeRng, type Rng } from "../lib/util/rng.ts";
 import { assert, assertAlmostEquals, assertEquals } from "./_assert.ts";
 
@@ -545,4 +545,44 @@ Deno.test("encodeLastByLength: length groups give the full pass's last position,
     w.dispose();
     dispose(params);
   }
+});
+
+Deno.test("softmaxCE in one chunk or several equals a plain log-softmax (values and gradients)", () => {
+  const r = makeRng(41);
+  const R = 7, N = 9, d = 4;
+  const h0 = tf.tensor2d(normalArray(R * d, 1, r), [R, d]);
+  const it0 = tf.tensor2d(normalArray(N * d, 1, r), [N, d]);
+  const targets = Int32Array.from({ length: R }, (_, i) => (i * 5) % N);
+  const plain = (h: tf.Tensor, its: tf.Tensor) =>
+    tf.neg(
+      tf.mean(
+        tf.sum(
+          tf.mul(
+            tf.logSoftmax(tf.matMul(h, its, false, true)),
+            tf.oneHot(tf.tensor1d(targets, "int32"), N),
+          ),
+          1,
+        ),
+      ),
+    ) as tf.Scalar;
+  const grads = (f: (h: tf.Tensor, its: tf.Tensor) => tf.Scalar) => {
+    const g = tf.grads((h: tf.Tensor, its: tf.Tensor) => f(h, its));
+    const [gh, gi] = g([h0, it0]);
+    return {
+      value: f(h0, it0).dataSync()[0],
+      gh: gh.dataSync() as Float32Array,
+      gi: gi.dataSync() as Float32Array,
+    };
+  };
+  const ref = grads(plain);
+  for (const chunk of [3, 100]) {
+    const got = grads((h, its) =>
+      softmaxCE(h as tf.Tensor2D, its as tf.Tensor2D, targets, { chunk })
+    );
+    const what = `chunk ${chunk}`;
+    assertAlmostEquals(got.value, ref.value, 1e-5, what);
+    assert(maxAbsDiff(got.gh, ref.gh) < 1e-5, `${what}: dh`);
+    assert(maxAbsDiff(got.gi, ref.gi) < 1e-5, `${what}: ditems`);
+  }
+  tf.dispose([h0, it0]);
 });
