@@ -24,13 +24,22 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend/init.ts";
 import { initSasrec } from "../lib/nn/sasrec.ts";
 import { initGru } from "../lib/nn/gru.ts";
-import { encodeLastByLength } from "../lib/nn/by_length.ts";
+import {
+  encodeLastByLength,
+  encodeLastStacked,
+  stackInputs,
+} from "../lib/nn/by_length.ts";
 import type { Encoder, SeqInput } from "../lib/nn/encoder.ts";
 import type { Params } from "../lib/nn/params.ts";
 import { normalArray } from "../lib/nn/params.ts";
 import { bceOneNegative, fullSoftmaxCE, softmaxCE } from "../lib/losses/rec.ts";
 import { makeRng, type Rng } from "../lib/util/rng.ts";
-import { assert, assertAlmostEquals, assertEquals } from "./_assert.ts";
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertThrows,
+} from "./_assert.ts";
 
 await initBackend("cpu");
 
@@ -585,4 +594,67 @@ Deno.test("softmaxCE in one chunk or several equals a plain log-softmax (values 
     assert(maxAbsDiff(got.gi, ref.gi) < 1e-5, `${what}: ditems`);
   }
   tf.dispose([h0, it0]);
+});
+
+Deno.test("encodeLastStacked: two inputs of different widths in one pass give each one's own last positions, outputs and gradients", () => {
+  const a: SeqInput = {
+    inputs: Int32Array.from([[0, 1, 2, 3], [4, 2, 6, 5]].flat()),
+    batchSize: 2,
+    seqLen: 4,
+    posOffset: 1,
+  };
+  const b: SeqInput = {
+    inputs: Int32Array.from([[6, 3], [0, 7], [2, 2]].flat()),
+    batchSize: 3,
+    seqLen: 2,
+    posOffset: 3,
+  };
+  for (const { enc, params } of [tinySasrec(51), tinyGru(52)]) {
+    perturbWeights(params, makeRng(53));
+    const w = tf.tensor2d(normalArray(5 * 8, 1, makeRng(54)), [5, 8]);
+    const last = (x: SeqInput) =>
+      tf.reshape(
+        tf.slice(enc.encode(params, x), [0, x.seqLen - 1, 0], [
+          x.batchSize,
+          1,
+          8,
+        ]),
+        [x.batchSize, 8],
+      );
+    const separate = () => tf.concat([last(a), last(b)]) as tf.Tensor2D;
+    const stacked = () =>
+      tf.concat(encodeLastStacked(enc, params, [a, b])) as tf.Tensor2D;
+    const diff = maxAbsDiff(
+      separate().dataSync() as Float32Array,
+      stacked().dataSync() as Float32Array,
+    );
+    assert(diff <= 1e-5, `${enc.kind}: outputs differ by ${diff}`);
+    const ga = tf.variableGrads(
+      () => tf.sum(tf.mul(separate(), w)) as tf.Scalar,
+      Object.values(params),
+    );
+    const gb = tf.variableGrads(
+      () => tf.sum(tf.mul(stacked(), w)) as tf.Scalar,
+      Object.values(params),
+    );
+    for (const name of Object.keys(ga.grads)) {
+      const x = ga.grads[name].dataSync() as Float32Array;
+      const y = gb.grads[name].dataSync() as Float32Array;
+      const scale = Math.max(1, ...Array.from(x, Math.abs));
+      assert(
+        maxAbsDiff(x, y) <= 1e-4 * scale,
+        `${enc.kind} ${name}: gradients differ by ${maxAbsDiff(x, y)}`,
+      );
+    }
+    tf.dispose([
+      w,
+      ga.value,
+      gb.value,
+      ...Object.values(ga.grads),
+      ...Object.values(gb.grads),
+    ]);
+    dispose(params);
+  }
+  // inputs that do not end at the same position are refused
+  assertThrows(() => stackInputs([a, { ...b, posOffset: 2 }]));
 });

@@ -69,13 +69,13 @@ import {
   type Stepper,
 } from "../optim/stepper.ts";
 import { metaStepper } from "../optim/meta.ts";
-import { encodeLastByLength } from "../nn/by_length.ts";
 import type { TrainConfig } from "../training/config.ts";
 import type { Model } from "../training/model.ts";
 import type { Rng } from "../util/rng.ts";
 import { buildEncoder, lastPositionScorer, recLoss } from "./sasrec.ts";
 import {
   augmenterFromConfig,
+  encodeViews,
   seqEmbedding,
   type ViewBatch,
   withViews,
@@ -140,11 +140,11 @@ export function mclrec(
 
   // h1, h2 from the current encoder weights; z1, z2 from the augmenters.
   const views = (p: Params, batch: MclrecBatch, r: Rng) => {
-    const [h1, h2] = [batch.view1, batch.view2].map((v) =>
-      cfg.clEmbedding === "last"
-        ? encodeLastByLength(encoder, p, v, { rng: r }, cfg.viewGroups)
-        : seqEmbedding(encoder.encode(p, v, { rng: r }), "flatten", cfg.maxLen)
-    );
+    const [h1, h2] = cfg.clEmbedding === "last"
+      ? encodeViews(encoder, p, batch, { rng: r }, cfg)
+      : [batch.view1, batch.view2].map((v) =>
+        seqEmbedding(encoder.encode(p, v, { rng: r }), "flatten", cfg.maxLen)
+      );
     const z1 = augmenterMlp(p, h1, { name: augKeys[0] });
     const z2 = augmenterMlp(p, h2, { name: augKeys[1] });
     return { h1, h2, z1, z2 };

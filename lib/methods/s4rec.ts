@@ -72,7 +72,6 @@ import type { Params } from "../nn/params.ts";
 import { disposeParams, normalVar } from "../nn/params.ts";
 import { dense, initDense } from "../nn/layers.ts";
 import { gradReverse, stopGradient } from "../nn/grad_reverse.ts";
-import { encodeLastByLength } from "../nn/by_length.ts";
 import { lastPosition, logSumExpRows } from "../losses/rec.ts";
 import { infoNCE, normalize } from "../losses/infonce.ts";
 import { distillKL } from "../losses/distill.ts";
@@ -96,7 +95,12 @@ import type { Model } from "../training/model.ts";
 import { ConfigError } from "../util/errors.ts";
 import { makeRng, type Rng } from "../util/rng.ts";
 import { buildEncoder, lastPositionScorer, recLoss } from "./sasrec.ts";
-import { augmenterFromConfig, type ViewBatch, withViews } from "./views.ts";
+import {
+  augmenterFromConfig,
+  encodeViews,
+  type ViewBatch,
+  withViews,
+} from "./views.ts";
 
 /**
  * Lloyd iterations of the K-means intents: 20, the faiss setting of the PCL
@@ -291,9 +295,7 @@ export function s4rec(
 
   // Part 2: the two augmented views: L_SCL with intent negatives, L_CKD.
   const viewPart = (p: Params, batch: S4RecBatch, r: Rng): LossOutput => {
-    const [z1, z2] = [batch.view1, batch.view2].map((v) =>
-      encodeLastByLength(encoder, p, v, { rng: r }, cfg.viewGroups)
-    );
+    const [z1, z2] = encodeViews(encoder, p, batch, { rng: r }, cfg);
     const mu = stopGradient(intents(p));
     const assign = tf.tidy(() => {
       const both = tf.add(

@@ -43,6 +43,7 @@ import { encodeLastByLength } from "../nn/by_length.ts";
 import { buildEncoder, recLoss, sasrec } from "./sasrec.ts";
 import {
   augmenterFromConfig,
+  encodeViews,
   seqEmbedding,
   type ViewBatch,
   withViews,
@@ -131,15 +132,16 @@ export function contrastive(
     return weighted({ rec: [1, rec] });
   };
   const clPart = (p: Params, batch: ViewBatch, r: Rng): LossOutput => {
-    const views = [batch.view1, batch.view2].map((view, i) => {
-      // The last-position embedding is computed by length groups; the K
-      // extra layers are position-wise, so they apply to it directly.
-      let hv: tf.Tensor = lastOnly
-        ? encodeLastByLength(encoder, p, view, {
-          rng: r,
-          ffnDropout: ffnRate,
-        }, cfg.viewGroups)
-        : encoder.encode(p, view, { rng: r, ffnDropout: ffnRate });
+    // The last-position embeddings of both views (one stacked pass by
+    // default); the K extra layers are position-wise, so they apply to them
+    // directly, with their own dropped layers per view.
+    const encoded = lastOnly
+      ? encodeViews(encoder, p, batch, { rng: r, ffnDropout: ffnRate }, cfg)
+      : [batch.view1, batch.view2].map((view) =>
+        encoder.encode(p, view, { rng: r, ffnDropout: ffnRate })
+      );
+    const views = encoded.map((h, i) => {
+      let hv: tf.Tensor = h;
       if (K > 0) {
         hv = ffnStack(p, "drop", hv, {
           keep: keptLayers(K, aug.dropM, r),
@@ -149,6 +151,7 @@ export function contrastive(
       }
       let z = lastOnly ? hv as tf.Tensor2D : embed(hv as tf.Tensor3D);
       if (i === 1 && comp && aug.complementGamma > 0) {
+        const view = batch.view2;
         const zc = lastOnly
           ? encodeLastByLength(comp, compParams, view, {}, cfg.viewGroups)
           : embed(comp.encode(compParams, view));

@@ -7,7 +7,9 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { SplitDataset, TrainBatch } from "../data/types.ts";
 import { evalBatches } from "../data/batch.ts";
-import type { SeqInput } from "../nn/encoder.ts";
+import type { EncodeOptions, Encoder, SeqInput } from "../nn/encoder.ts";
+import type { Params } from "../nn/params.ts";
+import { encodeLastByLength, encodeLastStacked } from "../nn/by_length.ts";
 import type { StepContext } from "../training/model.ts";
 import { sampleNegatives } from "../training/negatives.ts";
 import { flattenPositions, lastPosition } from "../losses/rec.ts";
@@ -164,4 +166,39 @@ export function withViews(
     view1: makeView(seqs, aug, ctx.rng, cfg.maxLen),
     view2: makeView(seqs, aug, ctx.rng, cfg.maxLen),
   };
+}
+
+/**
+ * The two views' last-position embeddings `[B, d]` each: one encoder pass
+ * over both views stacked (`cfg.stackViews`, the default; half the kernels
+ * of two passes) or one pass per view, each optionally by
+ * `cfg.viewGroups` length groups.
+ *
+ * @example
+ * ```ts ignore
+ * const [z1, z2] = encodeViews(encoder, params, batch, { rng }, cfg);
+ * ```
+ */
+export function encodeViews(
+  encoder: Encoder,
+  params: Params,
+  batch: Pick<ViewBatch, "view1" | "view2">,
+  opts: EncodeOptions,
+  cfg: Pick<TrainConfig, "stackViews" | "viewGroups">,
+): [tf.Tensor2D, tf.Tensor2D] {
+  const views = [batch.view1, batch.view2];
+  if (cfg.stackViews) {
+    const [z1, z2] = encodeLastStacked(
+      encoder,
+      params,
+      views,
+      opts,
+      cfg.viewGroups,
+    );
+    return [z1, z2];
+  }
+  const [z1, z2] = views.map((v) =>
+    encodeLastByLength(encoder, params, v, opts, cfg.viewGroups)
+  );
+  return [z1, z2];
 }

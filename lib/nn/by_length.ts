@@ -121,3 +121,75 @@ export function encodeLastByLength(
     return tf.gather(sorted, tf.tensor1d(inverse, "int32")) as tf.Tensor2D;
   });
 }
+
+/**
+ * Several inputs (e.g. the two augmented views of a batch) stacked into one
+ * input by rows, each row right-aligned to the widest input's columns. The
+ * inputs must end at the same position id (`posOffset + seqLen` equal), as
+ * views made for one batch do. One encoder pass over the stack costs the
+ * kernels of one pass instead of one per input, which is what a small step
+ * on wasm pays for.
+ *
+ * @example
+ * ```ts
+ * import { stackInputs } from "./by_length.ts";
+ * const a = { inputs: Int32Array.from([1, 2]), batchSize: 1, seqLen: 2, posOffset: 3 };
+ * const b = { inputs: Int32Array.from([7]), batchSize: 1, seqLen: 1, posOffset: 4 };
+ * const s = stackInputs([a, b]);
+ * if (s.inputs.join() !== "1,2,0,7" || s.posOffset !== 3 || s.seqLen !== 2) throw new Error();
+ * ```
+ */
+export function stackInputs(inputs: SeqInput[]): SeqInput {
+  if (inputs.length === 0) throw new RangeError("stackInputs: no inputs");
+  const end = inputs[0].posOffset + inputs[0].seqLen;
+  for (const x of inputs) {
+    if (x.posOffset + x.seqLen !== end) {
+      throw new RangeError(
+        `stackInputs: expected inputs ending at position ${end}, found one ending at ${
+          x.posOffset + x.seqLen
+        }`,
+      );
+    }
+  }
+  const L = Math.max(...inputs.map((x) => x.seqLen));
+  const B = inputs.reduce((s, x) => s + x.batchSize, 0);
+  const out = new Int32Array(B * L);
+  let row = 0;
+  for (const x of inputs) {
+    for (let b = 0; b < x.batchSize; b++, row++) {
+      out.set(
+        x.inputs.subarray(b * x.seqLen, (b + 1) * x.seqLen),
+        row * L + L - x.seqLen,
+      );
+    }
+  }
+  return { inputs: out, batchSize: B, seqLen: L, posOffset: end - L };
+}
+
+/**
+ * The last-position outputs `[B_i, d]` of several inputs from one encoder
+ * pass over their stack ({@linkcode stackInputs}), optionally by length
+ * groups ({@linkcode encodeLastByLength}). The same values and gradients as
+ * encoding each input on its own (dropout draws aside).
+ *
+ * @example
+ * ```ts ignore
+ * const [z1, z2] = encodeLastStacked(encoder, params, [view1, view2], { rng });
+ * ```
+ */
+export function encodeLastStacked(
+  encoder: Encoder,
+  params: Params,
+  inputs: SeqInput[],
+  opts: EncodeOptions = {},
+  groups = 1,
+): tf.Tensor2D[] {
+  const all = encodeLastByLength(
+    encoder,
+    params,
+    stackInputs(inputs),
+    opts,
+    groups,
+  );
+  return tf.split(all, inputs.map((x) => x.batchSize), 0) as tf.Tensor2D[];
+}

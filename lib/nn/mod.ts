@@ -10,7 +10,13 @@ export { attentionMask, initSasrec, type SasrecConfig } from "./sasrec.ts";
 export { type GruConfig, initGru } from "./gru.ts";
 export { ffnStack, initFfnStack, keptLayers } from "./ffn_stack.ts";
 export { gradReverse, stopGradient } from "./grad_reverse.ts";
-export { encodeLastByLength, lengthGroups, rowLengths } from "./by_length.ts";
+export {
+  encodeLastByLength,
+  encodeLastStacked,
+  lengthGroups,
+  rowLengths,
+  stackInputs,
+} from "./by_length.ts";
 export {
   augmenterMlp,
   type AugmenterMlpInit,

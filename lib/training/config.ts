@@ -47,6 +47,11 @@ export interface TrainConfig {
    * CL4SRec and S4Rec, within the noise of a shared machine).
    */
   viewGroups: number;
+  /**
+   * Encode the two augmented views in one pass over both (stacked by rows)
+   * rather than one pass each: the same embeddings, half the kernels.
+   */
+  stackViews: boolean;
   /** Most epochs. */
   epochs: number;
   /** Stop after this many evaluations without a better validation NDCG@20. */
@@ -178,6 +183,7 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   bucket: 16,
   maxTokens: 3200,
   viewGroups: 1,
+  stackViews: true,
   epochs: 200,
   patience: 10,
   evalEvery: 1,
@@ -292,6 +298,7 @@ const CHECKS: Record<keyof TrainConfig, Check> = {
   bucket: nonNegInt,
   maxTokens: nonNegInt,
   viewGroups: posInt,
+  stackViews: bool,
   epochs: nonNegInt,
   patience: posInt,
   evalEvery: posInt,
