@@ -1,0 +1,88 @@
+// Seconds per Beauty epoch of every method, interleaved: each round runs
+// every method on the same batch before moving to the next batch, so a
+// shared or throttled machine slows all methods alike and the ratios hold.
+// `deno bench` runs one case after another, which a changing load skews.
+//
+//   OPENBLAS_NUM_THREADS=1 deno run -A bench/epoch_ratios.ts [ce|bce] [rounds]
+//
+// The batches are the length-stratified sample of 22 of the epoch's 88
+// bucketed batches that bench/train_bench.ts uses; s/epoch = mean x 88.
+import { initBackend } from "../lib/backend/init.ts";
+import { readSequenceFile } from "../lib/data/read_sequences.ts";
+import { synthetic } from "../lib/data/synthetic.ts";
+import { leaveOneOut } from "../lib/data/split.ts";
+import { trainBatches } from "../lib/data/batch.ts";
+import { makeConfig } from "../lib/training/config.ts";
+import { METHOD_BUILDERS } from "../lib/methods/mod.ts";
+import { makeRng } from "../lib/util/rng.ts";
+
+const loss = (Deno.args[0] ?? "bce") as "ce" | "bce";
+const rounds = Number(Deno.args[1] ?? 3);
+if (!["ce", "bce"].includes(loss) || !(rounds >= 1)) {
+  throw new Error("usage: epoch_ratios.ts [ce|bce] [rounds >= 1]");
+}
+const backend = await initBackend("wasm");
+let ds;
+try {
+  ds = await readSequenceFile(
+    new URL("../../shared/data/Beauty.txt", import.meta.url).pathname,
+  );
+} catch {
+  ds = synthetic({ seed: 0, numUsers: 22363, numItems: 12101, maxLen: 50 });
+}
+const split = leaveOneOut(ds, { maxLen: 50 });
+const epoch = trainBatches(split, {
+  batchSize: 256,
+  rng: makeRng(0),
+  bucket: 16,
+});
+const byCells = [...epoch].sort((a, b) =>
+  a.batchSize * a.seqLen - b.batchSize * b.seqLen
+);
+const sample = Array.from(
+  { length: 22 },
+  (_, i) => byCells[Math.floor(((i + 0.5) * byCells.length) / 22)],
+);
+const methods = Object.keys(METHOD_BUILDERS);
+const models = methods.map((m) =>
+  METHOD_BUILDERS[m](makeConfig({ method: m, loss }), split, makeRng(0))
+);
+for (const m of models) {
+  await m.step(sample[11], { rng: makeRng(0), epoch: 1, split });
+}
+const perRound = methods.map(() => [] as number[]);
+for (let r = 0; r < rounds; r++) {
+  const sums = methods.map(() => 0);
+  for (let i = 0; i < sample.length; i++) {
+    for (let k = 0; k < models.length; k++) {
+      const t0 = performance.now();
+      await models[k].step(sample[i], { rng: makeRng(i), epoch: 1, split });
+      sums[k] += performance.now() - t0;
+    }
+  }
+  sums.forEach((s, k) =>
+    perRound[k].push((s / sample.length / 1000) * epoch.length)
+  );
+}
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2
+    ? s[(s.length - 1) / 2]
+    : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const base = median(perRound[methods.indexOf("sasrec")]);
+console.log(
+  `${loss.toUpperCase()} regime, backend ${backend.name}, ${epoch.length} batches per epoch, ${rounds} interleaved rounds`,
+);
+console.log(
+  "| method | s/epoch (median) | rounds | vs SASRec |\n|---|---|---|---|",
+);
+methods.forEach((m, k) => {
+  const med = median(perRound[k]);
+  console.log(
+    `| ${m} | ${med.toFixed(1)} | ${
+      perRound[k].map((x) => x.toFixed(1)).join(" ")
+    } | ${(med / base).toFixed(2)}x |`,
+  );
+});
+for (const m of models) m.dispose();
