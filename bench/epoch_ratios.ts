@@ -8,13 +8,10 @@
 // The batches are the length-stratified sample of 22 of the epoch's 88
 // bucketed batches that bench/train_bench.ts uses; s/epoch = mean x 88.
 import { initBackend } from "../lib/backend/init.ts";
-import { readSequenceFile } from "../lib/data/read_sequences.ts";
-import { synthetic } from "../lib/data/synthetic.ts";
-import { leaveOneOut } from "../lib/data/split.ts";
-import { trainBatches } from "../lib/data/batch.ts";
 import { makeConfig } from "../lib/training/config.ts";
 import { METHOD_BUILDERS } from "../lib/methods/mod.ts";
 import { makeRng } from "../lib/util/rng.ts";
+import { beautySplit, epochSample } from "./_beauty.ts";
 
 const loss = (Deno.args[0] ?? "bce") as "ce" | "bce";
 const rounds = Number(Deno.args[1] ?? 3);
@@ -22,27 +19,8 @@ if (!["ce", "bce"].includes(loss) || !(rounds >= 1)) {
   throw new Error("usage: epoch_ratios.ts [ce|bce] [rounds >= 1]");
 }
 const backend = await initBackend("wasm");
-let ds;
-try {
-  ds = await readSequenceFile(
-    new URL("../../shared/data/Beauty.txt", import.meta.url).pathname,
-  );
-} catch {
-  ds = synthetic({ seed: 0, numUsers: 22363, numItems: 12101, maxLen: 50 });
-}
-const split = leaveOneOut(ds, { maxLen: 50 });
-const epoch = trainBatches(split, {
-  batchSize: 256,
-  rng: makeRng(0),
-  bucket: 16,
-});
-const byCells = [...epoch].sort((a, b) =>
-  a.batchSize * a.seqLen - b.batchSize * b.seqLen
-);
-const sample = Array.from(
-  { length: 22 },
-  (_, i) => byCells[Math.floor(((i + 0.5) * byCells.length) / 22)],
-);
+const { split } = await beautySplit();
+const { epoch, sample } = epochSample(split);
 const methods = Object.keys(METHOD_BUILDERS);
 const models = methods.map((m) =>
   METHOD_BUILDERS[m](makeConfig({ method: m, loss }), split, makeRng(0))

@@ -14,9 +14,6 @@ import {
   initBackend,
   probeWebGpu,
 } from "../lib/backend/init.ts";
-import { readSequenceFile } from "../lib/data/read_sequences.ts";
-import { synthetic } from "../lib/data/synthetic.ts";
-import { leaveOneOut } from "../lib/data/split.ts";
 import { trainBatches } from "../lib/data/batch.ts";
 import { makeConfig } from "../lib/training/config.ts";
 import { sasrec } from "../lib/methods/sasrec.ts";
@@ -24,21 +21,13 @@ import { METHOD_BUILDERS } from "../lib/methods/mod.ts";
 import { evaluate } from "../lib/eval/evaluate.ts";
 import { makeRng } from "../lib/util/rng.ts";
 import type { Model } from "../lib/training/model.ts";
-import type { SplitDataset, TrainBatch } from "../lib/data/types.ts";
+import type { TrainBatch } from "../lib/data/types.ts";
+import { beautySplit, epochSample } from "./_beauty.ts";
 
-const BEAUTY = new URL("../../shared/data/Beauty.txt", import.meta.url);
-let source = "synthetic, Beauty-sized";
-let ds;
-try {
-  ds = await readSequenceFile(BEAUTY.pathname);
-  source = "Beauty.txt";
-} catch {
-  ds = synthetic({ seed: 0, numUsers: 22363, numItems: 12101, maxLen: 50 });
-}
+const { split, source } = await beautySplit();
 console.log(
-  `bench data: ${source} (${ds.sequences.length} users, ${ds.numItems} items)`,
+  `bench data: ${source} (${split.train.length} users, ${split.numItems} items)`,
 );
-const split: SplitDataset = leaveOneOut(ds, { maxLen: 50 });
 
 // "wasm" uses native OpenBLAS matmuls when the library and --allow-ffi are
 // there; "wasm-noblas" is tfjs-wasm's own matmul (with our kernel fixes).
@@ -122,19 +111,8 @@ for (const b of available) {
 // seconds per epoch = mean step x batches per epoch. Backends:
 // SEQSSL_BENCH_METHOD_BACKENDS (default wasm; cpu and webgpu take a few of
 // the sample's batches, spread over the length range).
-const epochBatches = trainBatches(split, {
-  batchSize: 256,
-  rng: makeRng(0),
-  bucket: 16,
-});
-const byCells = [...epochBatches].sort((a, b) =>
-  a.batchSize * a.seqLen - b.batchSize * b.seqLen
-);
 const SAMPLE = 22;
-const sample = Array.from(
-  { length: SAMPLE },
-  (_, i) => byCells[Math.floor(((i + 0.5) * byCells.length) / SAMPLE)],
-);
+const { epoch: epochBatches, sample } = epochSample(split, SAMPLE);
 console.log(
   `bench: ${epochBatches.length} batches per epoch (batch 256, length bucketing); ` +
     `method steps run a length-stratified sample of ${SAMPLE}: s/epoch = mean x ${epochBatches.length}`,

@@ -441,74 +441,78 @@ Deno.test("losses ignore positions whose target is 0", () => {
   dispose(params);
 });
 
+/**
+ * `f` and `g` give the same `[B, d]` output (within 1e-5) and the same
+ * gradients of `sum(output * w)` w.r.t. every parameter (within 1e-4 of the
+ * largest entry, at least 1).
+ */
+function assertSameOutputsAndGrads(
+  params: Params,
+  f: () => tf.Tensor,
+  g: () => tf.Tensor,
+  w: tf.Tensor,
+  what: string,
+): void {
+  const a = f(), b = g();
+  const diff = maxAbsDiff(
+    a.dataSync() as Float32Array,
+    b.dataSync() as Float32Array,
+  );
+  assert(diff <= 1e-5, `${what}: outputs differ by ${diff}`);
+  const ga = tf.variableGrads(
+    () => tf.sum(tf.mul(f(), w)) as tf.Scalar,
+    Object.values(params),
+  );
+  const gb = tf.variableGrads(
+    () => tf.sum(tf.mul(g(), w)) as tf.Scalar,
+    Object.values(params),
+  );
+  let checked = 0;
+  for (const name of Object.keys(ga.grads)) {
+    const x = ga.grads[name].dataSync() as Float32Array;
+    const y = gb.grads[name].dataSync() as Float32Array;
+    const scale = Math.max(1, ...Array.from(x, Math.abs));
+    assert(
+      maxAbsDiff(x, y) <= 1e-4 * scale,
+      `${what} ${name}: gradients differ by ${maxAbsDiff(x, y)}`,
+    );
+    checked++;
+  }
+  assert(checked >= 3, `${what}: only ${checked} gradients`);
+  tf.dispose([
+    a,
+    b,
+    ga.value,
+    gb.value,
+    ...Object.values(ga.grads),
+    ...Object.values(gb.grads),
+  ]);
+}
+
 Deno.test("lastOnly: the last position's output and its gradients equal the full pass's (SASRec 1 and 2 blocks, GRU)", () => {
-  const encoders = [
-    tinySasrec(21),
-    tinySasrec(22, 1),
-    tinyGru(23),
-  ];
-  for (const { enc, params } of encoders) {
+  for (
+    const { enc, params } of [tinySasrec(21), tinySasrec(22, 1), tinyGru(23)]
+  ) {
     perturbWeights(params, makeRng(24));
-    const full = enc.encode(params, BATCH);
     const last = enc.encode(params, BATCH, { lastOnly: true });
     assertEquals(last.shape, [3, 1, 8]);
-    const [B, L, d] = full.shape;
-    const fullLast = tf.slice(full, [0, L - 1, 0], [B, 1, d]);
-    const diff = maxAbsDiff(
-      fullLast.dataSync() as Float32Array,
-      last.dataSync() as Float32Array,
-    );
-    assert(diff <= 1e-5, `${enc.kind}: outputs differ by ${diff}`);
-    // gradients of a weighted sum of the last position, every parameter
-    const w = tf.tensor3d(normalArray(B * d, 1, makeRng(25)), [B, 1, d]);
-    const loss = (o: { lastOnly?: boolean }) => () => {
-      const h = enc.encode(params, BATCH, o);
-      const hl = tf.slice(h, [0, h.shape[1] - 1, 0], [B, 1, d]);
-      return tf.sum(tf.mul(hl, w)) as tf.Scalar;
-    };
-    const ga = tf.variableGrads(loss({}), Object.values(params));
-    const gb = tf.variableGrads(
-      loss({ lastOnly: true }),
-      Object.values(params),
-    );
-    let checked = 0;
-    for (const name of Object.keys(ga.grads)) {
-      const a = ga.grads[name].dataSync() as Float32Array;
-      const b = gb.grads[name].dataSync() as Float32Array;
-      const scale = Math.max(1, ...Array.from(a, Math.abs));
-      assert(
-        maxAbsDiff(a, b) <= 1e-4 * scale,
-        `${enc.kind} ${name}: gradients differ by ${maxAbsDiff(a, b)}`,
-      );
-      checked++;
-    }
-    assert(checked >= 5);
-    tf.dispose([
-      full,
-      last,
-      fullLast,
+    last.dispose();
+    const w = tf.tensor3d(normalArray(3 * 8, 1, makeRng(25)), [3, 1, 8]);
+    assertSameOutputsAndGrads(
+      params,
+      () => tf.slice(enc.encode(params, BATCH), [0, 4, 0], [3, 1, 8]),
+      () => enc.encode(params, BATCH, { lastOnly: true }),
       w,
-      ...Object.values(ga.grads),
-      ...Object.values(gb.grads),
-      ga.value,
-      gb.value,
-    ]);
+      enc.kind,
+    );
+    w.dispose();
     dispose(params);
   }
 });
 
 Deno.test("encodeLastByLength: length groups give the full pass's last position, outputs and gradients (SASRec, GRU)", () => {
-  // rows of lengths 3, 5, 2 (left-padded), an odd group split
-  const input: SeqInput = {
-    inputs: Int32Array.from([
-      [0, 0, 1, 2, 3],
-      [4, 2, 6, 5, 7],
-      [0, 0, 0, 6, 3],
-    ].flat()),
-    batchSize: 3,
-    seqLen: 5,
-    posOffset: 0,
-  };
+  // BATCH's rows have lengths 3, 5, 2 (left-padded): an odd group split
+  const input = BATCH;
   for (const { enc, params } of [tinySasrec(31), tinyGru(32)]) {
     perturbWeights(params, makeRng(33));
     const w = tf.tensor2d(normalArray(3 * 8, 1, makeRng(34)), [3, 8]);
@@ -518,38 +522,13 @@ Deno.test("encodeLastByLength: length groups give the full pass's last position,
         [3, 8],
       ) as tf.Tensor2D;
     for (const groups of [2, 3]) {
-      const grouped = () => encodeLastByLength(enc, params, input, {}, groups);
-      const a = full(), b = grouped();
-      const diff = maxAbsDiff(
-        a.dataSync() as Float32Array,
-        b.dataSync() as Float32Array,
+      assertSameOutputsAndGrads(
+        params,
+        full,
+        () => encodeLastByLength(enc, params, input, {}, groups),
+        w,
+        `${enc.kind} groups ${groups}`,
       );
-      assert(diff <= 1e-5, `${enc.kind} groups ${groups}: differ by ${diff}`);
-      const ga = tf.variableGrads(
-        () => tf.sum(tf.mul(full(), w)) as tf.Scalar,
-        Object.values(params),
-      );
-      const gb = tf.variableGrads(
-        () => tf.sum(tf.mul(grouped(), w)) as tf.Scalar,
-        Object.values(params),
-      );
-      for (const name of Object.keys(ga.grads)) {
-        const x = ga.grads[name].dataSync() as Float32Array;
-        const y = gb.grads[name].dataSync() as Float32Array;
-        const scale = Math.max(1, ...Array.from(x, Math.abs));
-        assert(
-          maxAbsDiff(x, y) <= 1e-4 * scale,
-          `${enc.kind} ${name}: gradients differ by ${maxAbsDiff(x, y)}`,
-        );
-      }
-      tf.dispose([
-        a,
-        b,
-        ga.value,
-        gb.value,
-        ...Object.values(ga.grads),
-        ...Object.values(gb.grads),
-      ]);
     }
     w.dispose();
     dispose(params);
@@ -624,35 +603,8 @@ Deno.test("encodeLastStacked: two inputs of different widths in one pass give ea
     const separate = () => tf.concat([last(a), last(b)]) as tf.Tensor2D;
     const stacked = () =>
       tf.concat(encodeLastStacked(enc, params, [a, b])) as tf.Tensor2D;
-    const diff = maxAbsDiff(
-      separate().dataSync() as Float32Array,
-      stacked().dataSync() as Float32Array,
-    );
-    assert(diff <= 1e-5, `${enc.kind}: outputs differ by ${diff}`);
-    const ga = tf.variableGrads(
-      () => tf.sum(tf.mul(separate(), w)) as tf.Scalar,
-      Object.values(params),
-    );
-    const gb = tf.variableGrads(
-      () => tf.sum(tf.mul(stacked(), w)) as tf.Scalar,
-      Object.values(params),
-    );
-    for (const name of Object.keys(ga.grads)) {
-      const x = ga.grads[name].dataSync() as Float32Array;
-      const y = gb.grads[name].dataSync() as Float32Array;
-      const scale = Math.max(1, ...Array.from(x, Math.abs));
-      assert(
-        maxAbsDiff(x, y) <= 1e-4 * scale,
-        `${enc.kind} ${name}: gradients differ by ${maxAbsDiff(x, y)}`,
-      );
-    }
-    tf.dispose([
-      w,
-      ga.value,
-      gb.value,
-      ...Object.values(ga.grads),
-      ...Object.values(gb.grads),
-    ]);
+    assertSameOutputsAndGrads(params, separate, stacked, w, enc.kind);
+    w.dispose();
     dispose(params);
   }
   // inputs that do not end at the same position are refused
