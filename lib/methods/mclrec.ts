@@ -172,7 +172,7 @@ export function mclrec(
       reg: [gamma, reg(v)],
     });
   };
-  const rec = cfg.maxTokens > 0 ? byRowChunks(recPart, cfg.maxTokens) : recPart;
+  const rec = byRowChunks(recPart, cfg.maxTokens);
   const encoderLoss: Part<MclrecBatch>[] = lambda + beta + gamma > 0
     ? [rec, clPart]
     : [rec];

@@ -137,7 +137,7 @@ export function sasrec(cfg: TrainConfig, split: SplitDataset, rng: Rng): Model {
     h.dispose();
     return { total: rec, terms: { rec } };
   };
-  const objective = cfg.maxTokens > 0 ? byRowChunks(loss, cfg.maxTokens) : loss;
+  const objective = byRowChunks(loss, cfg.maxTokens);
   const stepper = jointStepper(
     objective,
     adam(cfg.lr, { weightDecay: cfg.weightDecay }),

@@ -165,7 +165,7 @@ export function contrastive(
     });
     return weighted({ cl: [cfg.clWeight, cl] });
   };
-  const rec = cfg.maxTokens > 0 ? byRowChunks(recPart, cfg.maxTokens) : recPart;
+  const rec = byRowChunks(recPart, cfg.maxTokens);
   const loss = cfg.clWeight > 0 ? [rec, clPart] : [rec];
   const stepper = jointStepper(
     loss,

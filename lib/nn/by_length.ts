@@ -112,6 +112,8 @@ export function encodeLastByLength(
       encoder.encode(params, x, { ...opts, lastOnly: true }),
       [x.batchSize, d],
     ) as tf.Tensor2D;
+  // One group (the default) is one pass: no sorting or copying.
+  if (groups === 1) return last(input);
   const { parts, order } = lengthGroups(input, groups);
   if (parts.length === 1) return last(input);
   return tf.tidy(() => {

@@ -76,8 +76,9 @@ export interface ChunkedPart<B> {
  * tape, its total and terms weighted by its share of the batch's real
  * targets. For a loss that is a mean over real positions (the next-item
  * losses) this is the same loss and gradient as one pass, with the peak
- * memory of the largest chunk. Do not use it for losses that couple rows
- * (InfoNCE's in-batch negatives, in-batch clustering).
+ * memory of the largest chunk. `maxTokens` 0 gives `part` itself (one
+ * tape). Do not use it for losses that couple rows (InfoNCE's in-batch
+ * negatives, in-batch clustering).
  *
  * @example
  * ```ts ignore
@@ -87,8 +88,8 @@ export interface ChunkedPart<B> {
 export function byRowChunks<B extends TrainBatch>(
   part: LossFn<B>,
   maxTokens: number,
-): ChunkedPart<B> {
-  return { chunked: part, maxTokens };
+): Part<B> {
+  return maxTokens > 0 ? { chunked: part, maxTokens } : part;
 }
 
 /**
