@@ -15,6 +15,7 @@
  */
 export * from "./lib/backend/init.ts";
 export * from "./lib/data/mod.ts";
+export * from "./lib/augment/mod.ts";
 export * from "./lib/nn/mod.ts";
 export * from "./lib/losses/mod.ts";
 export * from "./lib/optim/mod.ts";
@@ -36,3 +37,10 @@ export {
   NonFiniteLossError,
 } from "./lib/util/errors.ts";
 export * from "./lib/compare.ts";
+export {
+  formatDuration,
+  makeProgress,
+  prefixed,
+  type Progress,
+} from "./lib/util/progress.ts";
+export { writeFileAtomic, writeTextFileAtomic } from "./lib/util/atomic.ts";

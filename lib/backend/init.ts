@@ -26,7 +26,15 @@ import {
 /** The backends seqssl can run on. */
 export type BackendName = "auto" | "webgpu" | "wasm" | "cpu";
 
-/** All accepted backend names. */
+/**
+ * All accepted backend names.
+ *
+ * @example
+ * ```ts
+ * import { BACKEND_NAMES } from "./init.ts";
+ * if (!BACKEND_NAMES.includes("wasm")) throw new Error("wasm missing");
+ * ```
+ */
 export const BACKEND_NAMES: readonly BackendName[] = [
   "auto",
   "webgpu",

@@ -6,7 +6,15 @@
  * @module
  */
 
-/** Cut-offs reported everywhere. */
+/**
+ * Cut-offs reported everywhere.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_KS } from "./metrics.ts";
+ * if (DEFAULT_KS.join() !== "5,10,20") throw new Error(DEFAULT_KS.join());
+ * ```
+ */
 export const DEFAULT_KS: readonly number[] = [5, 10, 20];
 
 /** `{"HR@5": .., "NDCG@5": .., ...}` */

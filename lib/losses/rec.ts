@@ -7,7 +7,16 @@
  */
 import * as tf from "@tensorflow/tfjs";
 
-/** Flat indices of the positions whose target is a real item. */
+/**
+ * Flat indices of the positions whose target is a real item (not padding 0).
+ *
+ * @example
+ * ```ts
+ * import { realPositions } from "./rec.ts";
+ * const idx = realPositions(Int32Array.of(0, 0, 4, 7));
+ * if (idx.join() !== "2,3") throw new Error(idx.join());
+ * ```
+ */
 export function realPositions(targets: Int32Array): Int32Array {
   let n = 0;
   for (let i = 0; i < targets.length; i++) if (targets[i] !== 0) n++;

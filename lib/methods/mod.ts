@@ -39,7 +39,15 @@ export type MethodBuilder = (
   rng: Rng,
 ) => Model;
 
-/** Every method by name (the CLI's `--method`). */
+/**
+ * Every method by name (the CLI's `--method`).
+ *
+ * @example
+ * ```ts
+ * import { METHOD_BUILDERS } from "./mod.ts";
+ * if (typeof METHOD_BUILDERS.s4rec !== "function") throw new Error();
+ * ```
+ */
 export const METHOD_BUILDERS: Record<string, MethodBuilder> = {
   sasrec,
   cl4srec,

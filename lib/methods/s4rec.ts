@@ -106,6 +106,12 @@ import {
  * Lloyd iterations of the K-means intents: 20, the faiss setting of the PCL
  * K-means that ICLRec's derives from (one run; faiss's nredo restarts are not
  * repeated here).
+ *
+ * @example
+ * ```ts
+ * import { S4REC_KMEANS_ITERATIONS } from "./s4rec.ts";
+ * if (S4REC_KMEANS_ITERATIONS !== 20) throw new Error();
+ * ```
  */
 export const S4REC_KMEANS_ITERATIONS = 20;
 

@@ -166,7 +166,15 @@ export interface TrainConfig {
   advInput: "unit" | "raw";
 }
 
-/** Defaults: the seed papers' SASRec on Beauty, our CE regime. */
+/**
+ * Defaults: the seed papers' SASRec on Beauty, our CE regime.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CONFIG } from "./config.ts";
+ * if (DEFAULT_CONFIG.hidden !== 64 || DEFAULT_CONFIG.loss !== "ce") throw new Error();
+ * ```
+ */
 export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   method: "sasrec",
   encoder: "sasrec",
@@ -258,7 +266,15 @@ const oneOf = (...xs: string[]): Check => (v) =>
     : `one of ${xs.map((x) => `'${x}'`).join(", ")}`;
 const int: Check = (v) => Number.isInteger(v) ? null : "an integer";
 
-/** Method names the CLI accepts; later issues register more. */
+/**
+ * Method names the CLI accepts.
+ *
+ * @example
+ * ```ts
+ * import { METHODS } from "./config.ts";
+ * if (!METHODS.includes("srma")) throw new Error(METHODS.join());
+ * ```
+ */
 export const METHODS: string[] = [
   "sasrec",
   "cl4srec",

@@ -5,7 +5,16 @@
  * @module
  */
 
-/** Format seconds as `m:ss` or `h:mm:ss`. */
+/**
+ * Format seconds as `m:ss` or `h:mm:ss`.
+ *
+ * @example
+ * ```ts
+ * import { formatDuration } from "./progress.ts";
+ * if (formatDuration(75) !== "1:15") throw new Error(formatDuration(75));
+ * if (formatDuration(3725) !== "1:02:05") throw new Error(formatDuration(3725));
+ * ```
+ */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return "?";
   const s = Math.round(seconds);
