@@ -143,6 +143,68 @@ Deno.test("trainBatches pads left, trims to the longest row, sets posOffset (by 
   assertEquals([b.seqLen, b.posOffset], [4, 1]);
 });
 
+Deno.test("trainBatches with samples: prefixes gives one row per prefix, target at the end (by hand)", () => {
+  const opts = { batchSize: 8, shuffle: false, samples: "prefixes" } as const;
+  const [b, ...rest] = trainBatches(SPLIT, opts);
+  assertEquals(rest.length, 0);
+  // u0 trains on 1..5 (4 prefixes), u1 on 8 9 (1), u2 on 12 (none), u3 on 15..17 (2).
+  assertEquals(b.users, I(0, 0, 0, 0, 1, 3, 3));
+  assertEquals(
+    b.inputs,
+    I(0, 0, 1, 0, 1, 2, 1, 2, 3, 2, 3, 4, 0, 0, 8, 0, 0, 15, 0, 15, 16),
+  );
+  assertEquals(
+    b.targets,
+    I(0, 0, 2, 0, 0, 3, 0, 0, 4, 0, 0, 5, 0, 0, 9, 0, 0, 16, 0, 0, 17),
+  );
+  assertEquals([b.seqLen, b.posOffset], [3, 0]);
+  assertEquals(countBatches(SPLIT, opts), 1);
+  assertEquals(countBatches(SPLIT, { ...opts, batchSize: 3 }), 3);
+});
+
+Deno.test("trainBatches: prefixes and sequences hold the same (user, target) pairs", () => {
+  // maxLen above every length: sequences then keep every target too.
+  const sp = leaveOneOut(synthetic({ seed: 5, numUsers: 120 }), {
+    maxLen: 1000,
+  });
+  const pairs = (samples: "sequences" | "prefixes") => {
+    const out: string[] = [];
+    for (
+      const b of trainBatches(sp, {
+        batchSize: 32,
+        rng: makeRng(2),
+        bucket: 2,
+        samples,
+      })
+    ) {
+      for (let i = 0; i < b.targets.length; i++) {
+        const t = b.targets[i];
+        if (t > 0) out.push(`${b.users[Math.floor(i / b.seqLen)]}:${t}`);
+      }
+    }
+    return out.sort();
+  };
+  const seq = pairs("sequences"), pre = pairs("prefixes");
+  assert(seq.length > 500, `only ${seq.length} targets`);
+  assertEquals(pre, seq);
+  const bs = trainBatches(sp, {
+    batchSize: 32,
+    rng: makeRng(2),
+    samples: "prefixes",
+  });
+  assertEquals(
+    bs.length,
+    countBatches(sp, { batchSize: 32, samples: "prefixes" }),
+  );
+  for (const b of bs) {
+    for (let r = 0; r < b.batchSize; r++) {
+      const row = b.targets.subarray(r * b.seqLen, (r + 1) * b.seqLen);
+      assertEquals(row.filter((t) => t > 0).length, 1);
+      assert(row[b.seqLen - 1] > 0, "the target is at the last position");
+    }
+  }
+});
+
 Deno.test("trainBatches: targets are the inputs shifted by one, every user once", () => {
   const sp = leaveOneOut(synthetic({ seed: 3, numUsers: 300 }), { maxLen: 20 });
   const bs = trainBatches(sp, { batchSize: 64, rng: makeRng(1) });

@@ -10,6 +10,8 @@ import { leaveOneOut } from "../lib/data/split.ts";
 import { rowChunks, trainBatches } from "../lib/data/batch.ts";
 import { makeConfig } from "../lib/training/config.ts";
 import { sasrec } from "../lib/methods/sasrec.ts";
+import { METHOD_BUILDERS } from "../lib/methods/mod.ts";
+import { sampleNegatives } from "../lib/training/negatives.ts";
 import {
   adam,
   addDecayedWeights,
@@ -558,5 +560,71 @@ Deno.test("byRowChunks: the same loss value and gradient as one tape (SASRec, CE
     }
     assert(maxAbs > 1e-3, "gradients too small to compare");
     assert(maxDiff < 1e-6, `${loss}: gradients differ by ${maxDiff}`);
+  }
+});
+
+Deno.test("samples: prefixes scores only the last position (lastOnly) with the same loss and gradients as the full pass", async () => {
+  const split = leaveOneOut(
+    synthetic({ numUsers: 40, numItems: 40, maxLen: 12 }),
+    { maxLen: 10 },
+  );
+  const batch = trainBatches(split, {
+    batchSize: 16,
+    rng: makeRng(3),
+    maxLen: 10,
+    samples: "prefixes",
+  })[0];
+  for (const method of ["sasrec", "srma", "mclrec", "s4rec"] as const) {
+    for (const loss of ["ce", "bce"] as const) {
+      const results = [];
+      for (const samples of ["sequences", "prefixes"] as const) {
+        const cfg = makeConfig({
+          method,
+          hidden: 8,
+          layers: 2,
+          maxLen: 10,
+          dropout: 0,
+          attnDropout: 0,
+          neuronMask: 0,
+          complement: "none",
+          loss,
+          samples,
+          clusters: 4,
+        });
+        const model = METHOD_BUILDERS[method](cfg, split, makeRng(0));
+        const ctx = { rng: makeRng(5), epoch: 1, split };
+        const b = model.prepareBatch
+          ? model.prepareBatch(batch, ctx)
+          : loss === "bce"
+          ? { ...batch, negatives: sampleNegatives(batch, split, ctx.rng) }
+          : batch;
+        const g = await gradients(
+          model.objective!,
+          model.params,
+          b,
+          makeRng(1),
+          model.trainable!,
+        );
+        results.push({
+          rec: g.terms.rec,
+          emb: Array.from(g.grads["item_emb"].dataSync()),
+        });
+        disposeTree(g.grads);
+        model.dispose();
+      }
+      const [full, last] = results;
+      assert(Number.isFinite(full.rec) && full.rec > 0, `${method} ${loss}`);
+      assertAlmostEquals(last.rec, full.rec, 1e-5);
+      let maxDiff = 0, maxAbs = 0;
+      for (let i = 0; i < full.emb.length; i++) {
+        maxAbs = Math.max(maxAbs, Math.abs(full.emb[i]));
+        maxDiff = Math.max(maxDiff, Math.abs(full.emb[i] - last.emb[i]));
+      }
+      assert(maxAbs > 1e-4, `${method} ${loss}: gradients too small`);
+      assert(
+        maxDiff < 1e-5,
+        `${method} ${loss}: gradients differ by ${maxDiff}`,
+      );
+    }
   }
 });

@@ -25,6 +25,16 @@ export interface TrainBatchOptions {
    * most padding. 0 (default) = off.
    */
   bucket?: number;
+  /**
+   * "sequences" (default): one row per user, with a target at every
+   * position. "prefixes": one row per training prefix `t[0..j-1]` (j =
+   * 1..m-1) with its single target `t[j]` at the last position, as
+   * RecBole-based codes (DuoRec, MCLRec) train: the same next-item targets,
+   * but every prefix is its own sample (and gets its own augmented views),
+   * and targets before a long sequence's last `maxLen` positions are kept
+   * (each prefix keeps its own last `maxLen` items).
+   */
+  samples?: "sequences" | "prefixes";
 }
 
 /** Options of {@linkcode evalBatches}. */
@@ -55,6 +65,25 @@ function trainableUsers(split: SplitDataset): number[] {
     if (split.train[u].length >= 2) users.push(u);
   }
   return users;
+}
+
+/**
+ * Training rows as (user, end) pairs, `end` the index of the row's last
+ * target in the user's training sequence.
+ */
+function trainRows(
+  split: SplitDataset,
+  samples: "sequences" | "prefixes",
+): { users: number[]; ends: number[] } {
+  const users: number[] = [], ends: number[] = [];
+  for (let u = 0; u < split.train.length; u++) {
+    const m = split.train[u].length;
+    if (m < 2) continue;
+    if (samples === "prefixes") {
+      for (let j = 1; j < m; j++) users.push(u), ends.push(j);
+    } else users.push(u), ends.push(m - 1);
+  }
+  return { users, ends };
 }
 
 /**
@@ -90,42 +119,43 @@ export function trainBatches(
   const maxLen = opts.maxLen ?? split.maxLen;
   const { batchSize } = opts;
   checkSizes(batchSize, maxLen);
-  const users = trainableUsers(split);
+  const samples = opts.samples ?? "sequences";
+  const all = trainRows(split, samples);
+  const order = all.users.map((_, i) => i);
   if (opts.shuffle ?? true) {
     if (!opts.rng) {
       throw new TypeError("trainBatches: expected an rng when shuffle is true");
     }
-    shuffleInPlace(users, opts.rng);
+    shuffleInPlace(order, opts.rng);
   }
+  const len = (i: number) => Math.min(maxLen, all.ends[i]);
   const pool = (opts.bucket ?? 0) * batchSize;
   if (pool > 0) {
-    const len = (u: number) => Math.min(maxLen, split.train[u].length - 1);
-    for (let start = 0; start < users.length; start += pool) {
-      const part = users.slice(start, start + pool).sort((a, b) =>
+    for (let start = 0; start < order.length; start += pool) {
+      const part = order.slice(start, start + pool).sort((a, b) =>
         len(a) - len(b)
       );
-      for (let i = 0; i < part.length; i++) users[start + i] = part[i];
+      for (let i = 0; i < part.length; i++) order[start + i] = part[i];
     }
   }
   const batches: TrainBatch[] = [];
-  for (let start = 0; start < users.length; start += batchSize) {
-    const rows = users.slice(start, start + batchSize);
+  for (let start = 0; start < order.length; start += batchSize) {
+    const rows = order.slice(start, start + batchSize);
     let seqLen = 1;
-    for (const u of rows) {
-      seqLen = Math.max(seqLen, Math.min(maxLen, split.train[u].length - 1));
-    }
+    for (const i of rows) seqLen = Math.max(seqLen, len(i));
     const inputs = new Int32Array(rows.length * seqLen);
     const targets = new Int32Array(rows.length * seqLen);
     for (let r = 0; r < rows.length; r++) {
-      const t = split.train[rows[r]];
-      const len = Math.min(maxLen, t.length - 1);
-      const from = t.length - 1 - len; // first input position kept
-      const at = r * seqLen + seqLen - len;
-      inputs.set(t.subarray(from, from + len), at);
-      targets.set(t.subarray(from + 1, from + 1 + len), at);
+      const t = split.train[all.users[rows[r]]];
+      const end = all.ends[rows[r]], n = len(rows[r]);
+      const from = end - n; // first input position kept
+      const at = r * seqLen + seqLen - n;
+      inputs.set(t.subarray(from, end), at);
+      if (samples === "prefixes") targets[at + n - 1] = t[end];
+      else targets.set(t.subarray(from + 1, end + 1), at);
     }
     batches.push({
-      users: Int32Array.from(rows),
+      users: Int32Array.from(rows, (i) => all.users[i]),
       inputs,
       targets,
       batchSize: rows.length,
@@ -151,10 +181,13 @@ export function trainBatches(
  */
 export function countBatches(
   split: SplitDataset,
-  opts: { batchSize: number },
+  opts: { batchSize: number; samples?: "sequences" | "prefixes" },
 ): number {
   checkSizes(opts.batchSize, 1);
-  return Math.ceil(trainableUsers(split).length / opts.batchSize);
+  const rows = opts.samples === "prefixes"
+    ? split.train.reduce((n, t) => n + Math.max(0, t.length - 1), 0)
+    : trainableUsers(split).length;
+  return Math.ceil(rows / opts.batchSize);
 }
 
 /**

@@ -72,7 +72,12 @@ import { metaStepper } from "../optim/meta.ts";
 import type { TrainConfig } from "../training/config.ts";
 import type { Model } from "../training/model.ts";
 import type { Rng } from "../util/rng.ts";
-import { buildEncoder, lastPositionScorer, recLoss } from "./sasrec.ts";
+import {
+  buildEncoder,
+  lastColumn,
+  lastPositionScorer,
+  recLoss,
+} from "./sasrec.ts";
 import {
   augmenterFromConfig,
   encodeViews,
@@ -161,8 +166,10 @@ export function mclrec(
   // L_0 as two independent parts (separate tapes: at most two encoder
   // passes held at once): the next-item branch, and the contrastive views.
   const recPart: LossFn<MclrecBatch> = (p, batch, r): LossOutput => {
-    const h = encoder.encode(p, batch, { rng: r });
-    return weighted({ rec: [1, recLoss(h, p, batch, cfg.loss)] });
+    const onlyLast = cfg.samples === "prefixes";
+    const h = encoder.encode(p, batch, { rng: r, lastOnly: onlyLast });
+    const b = onlyLast ? lastColumn(batch) : batch;
+    return weighted({ rec: [1, recLoss(h, p, b, cfg.loss)] });
   };
   const clPart: LossFn<MclrecBatch> = (p, batch, r): LossOutput => {
     const v = views(p, batch, r);

@@ -13,7 +13,13 @@ import { cl4srec, srma } from "./srma.ts";
 import { mclrec } from "./mclrec.ts";
 import { s4rec } from "./s4rec.ts";
 
-export { buildEncoder, lastPositionScorer, recLoss, sasrec } from "./sasrec.ts";
+export {
+  buildEncoder,
+  lastColumn,
+  lastPositionScorer,
+  recLoss,
+  sasrec,
+} from "./sasrec.ts";
 export type { RecBatch } from "./sasrec.ts";
 export { mclrec, type MclrecBatch, type MclrecModel } from "./mclrec.ts";
 export {

@@ -94,7 +94,12 @@ import type { TrainConfig } from "../training/config.ts";
 import type { Model } from "../training/model.ts";
 import { ConfigError } from "../util/errors.ts";
 import { makeRng, type Rng } from "../util/rng.ts";
-import { buildEncoder, lastPositionScorer, recLoss } from "./sasrec.ts";
+import {
+  buildEncoder,
+  lastColumn,
+  lastPositionScorer,
+  recLoss,
+} from "./sasrec.ts";
 import {
   augmenterFromConfig,
   encodeViews,
@@ -269,8 +274,9 @@ export function s4rec(
   // Part 1: the next-item branch on the un-augmented sequences, with the
   // clustering loss and the head/tail adversary on its embedding z.
   const recPart = (p: Params, batch: S4RecBatch, r: Rng): LossOutput => {
-    const h = encoder.encode(p, batch, { rng: r });
-    const rec = recLoss(h, p, batch, cfg.loss);
+    const onlyLast = cfg.samples === "prefixes";
+    const h = encoder.encode(p, batch, { rng: r, lastOnly: onlyLast });
+    const rec = recLoss(h, p, onlyLast ? lastColumn(batch) : batch, cfg.loss);
     const z = lastPosition(h);
     const mu = intents(p);
     let clust: tf.Scalar;

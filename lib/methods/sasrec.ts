@@ -68,6 +68,35 @@ export interface RecBatch extends TrainBatch {
 }
 
 /**
+ * The batch reduced to its last column (targets, negatives): what
+ * {@linkcode recLoss} needs when every row's only target is at its last
+ * position (`samples: "prefixes"`), so the encoder can run with `lastOnly`.
+ *
+ * @example
+ * ```ts
+ * import { lastColumn } from "./sasrec.ts";
+ * const b = lastColumn({
+ *   users: Int32Array.of(0, 1), inputs: Int32Array.of(1, 2, 0, 3),
+ *   targets: Int32Array.of(0, 3, 0, 4), batchSize: 2, seqLen: 2, posOffset: 0,
+ * });
+ * if (b.targets.join() !== "3,4" || b.inputs.join() !== "2,3" || b.seqLen !== 1) throw new Error();
+ * ```
+ */
+export function lastColumn<B extends RecBatch>(batch: B): B {
+  const L = batch.seqLen;
+  const last = (a: Int32Array) =>
+    Int32Array.from({ length: batch.batchSize }, (_, r) => a[r * L + L - 1]);
+  return {
+    ...batch,
+    inputs: last(batch.inputs),
+    targets: last(batch.targets),
+    negatives: batch.negatives && last(batch.negatives),
+    seqLen: 1,
+    posOffset: batch.posOffset + L - 1,
+  };
+}
+
+/**
  * The next-item loss of the configured regime on encoder output `hidden`.
  *
  * @example
@@ -131,9 +160,10 @@ export function lastPositionScorer(
 export function sasrec(cfg: TrainConfig, split: SplitDataset, rng: Rng): Model {
   const params: Params = {};
   const encoder = buildEncoder(params, cfg, split.numItems, rng);
+  const onlyLast = cfg.samples === "prefixes";
   const loss = (p: Params, batch: RecBatch, r: Rng): LossOutput => {
-    const h = encoder.encode(p, batch, { rng: r });
-    const rec = recLoss(h, p, batch, cfg.loss);
+    const h = encoder.encode(p, batch, { rng: r, lastOnly: onlyLast });
+    const rec = recLoss(h, p, onlyLast ? lastColumn(batch) : batch, cfg.loss);
     h.dispose();
     return { total: rec, terms: { rec } };
   };

@@ -40,7 +40,7 @@ import { fit } from "../training/fit.ts";
 import type { Rng } from "../util/rng.ts";
 import { prefixed } from "../util/progress.ts";
 import { encodeLastByLength } from "../nn/by_length.ts";
-import { buildEncoder, recLoss, sasrec } from "./sasrec.ts";
+import { buildEncoder, lastColumn, recLoss, sasrec } from "./sasrec.ts";
 import {
   augmenterFromConfig,
   encodeViews,
@@ -117,9 +117,11 @@ export function contrastive(
   // Two independent parts (differentiated on separate tapes, gradients
   // summed): the next-item branch, and the contrastive views.
   const recPart = (p: Params, batch: ViewBatch, r: Rng): LossOutput => {
+    const onlyLast = cfg.samples === "prefixes";
     let h: tf.Tensor = encoder.encode(p, batch, {
       rng: r,
       ffnDropout: ffnRate,
+      lastOnly: onlyLast,
     });
     if (K > 0 && aug.dropAtEval) {
       h = ffnStack(p, "drop", h, {
@@ -128,7 +130,8 @@ export function contrastive(
         rng: r,
       });
     }
-    const rec = recLoss(h as tf.Tensor3D, p, batch, cfg.loss);
+    const b = onlyLast ? lastColumn(batch) : batch;
+    const rec = recLoss(h as tf.Tensor3D, p, b, cfg.loss);
     return weighted({ rec: [1, rec] });
   };
   const clPart = (p: Params, batch: ViewBatch, r: Rng): LossOutput => {

@@ -35,6 +35,15 @@ export interface TrainConfig {
   /** Length bucketing: sort pools of this many batches by length (0 = off). */
   bucket: number;
   /**
+   * Training samples: "sequences" (default) = one row per user with a
+   * next-item target at every position; "prefixes" = one row per training
+   * prefix with its one target (RecBole's way, as the DuoRec and MCLRec
+   * codes train): the same next-item targets, but each prefix is its own
+   * sample with its own augmented views, about 7x more rows per epoch on
+   * Beauty.
+   */
+  samples: "sequences" | "prefixes";
+  /**
    * Most cells (rows x columns) the next-item loss puts on one gradient
    * tape; longer batches are split by rows, same loss and gradient, lower
    * peak memory (SASRec, CL4SRec, SRMA). 0 = never split.
@@ -189,6 +198,7 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   weightDecay: 0,
   batchSize: 256,
   bucket: 16,
+  samples: "sequences",
   maxTokens: 3200,
   viewGroups: 1,
   stackViews: true,
@@ -312,6 +322,7 @@ const CHECKS: Record<keyof TrainConfig, Check> = {
   weightDecay: nonNeg,
   batchSize: posInt,
   bucket: nonNegInt,
+  samples: oneOf("sequences", "prefixes"),
   maxTokens: nonNegInt,
   viewGroups: posInt,
   stackViews: bool,

@@ -292,6 +292,7 @@ export async function fit(
       rng,
       maxLen: cfg.maxLen,
       bucket: cfg.bucket,
+      samples: cfg.samples,
     });
     const sums: Record<string, number> = {};
     let nb = 0;
