@@ -3,10 +3,14 @@
 // shared or throttled machine slows all methods alike and the ratios hold.
 // `deno bench` runs one case after another, which a changing load skews.
 //
-//   OPENBLAS_NUM_THREADS=1 deno run -A bench/epoch_ratios.ts [ce|bce] [rounds]
+//   OPENBLAS_NUM_THREADS=1 deno run -A bench/epoch_ratios.ts [ce|bce] [rounds] [variant ...]
 //
-// The batches are the length-stratified sample of 22 of the epoch's 88
-// bucketed batches that bench/train_bench.ts uses; s/epoch = mean x 88.
+// A variant is a method name, optionally with config keys:
+// `s4rec:clustering=kmeans` (default: every method). Each round also runs
+// every model's start-of-epoch work (S4Rec's K-means pass), timed into its
+// epoch. The batches are the length-stratified sample of 22 of the epoch's 88
+// bucketed batches that bench/train_bench.ts uses; s/epoch = mean step x 88
+// + the start-of-epoch time.
 import { initBackend } from "../lib/backend/init.ts";
 import { makeConfig } from "../lib/training/config.ts";
 import { METHOD_BUILDERS } from "../lib/methods/mod.ts";
@@ -21,16 +25,45 @@ if (!["ce", "bce"].includes(loss) || !(rounds >= 1)) {
 const backend = await initBackend("wasm");
 const { split } = await beautySplit();
 const { epoch, sample } = epochSample(split);
-const methods = Object.keys(METHOD_BUILDERS);
-const models = methods.map((m) =>
-  METHOD_BUILDERS[m](makeConfig({ method: m, loss }), split, makeRng(0))
+const specs = Deno.args.length > 2
+  ? Deno.args.slice(2)
+  : Object.keys(METHOD_BUILDERS);
+if (!specs.includes("sasrec")) specs.unshift("sasrec"); // the baseline
+const parseValue = (v: string): unknown =>
+  v === "true"
+    ? true
+    : v === "false"
+    ? false
+    : /^-?[\d.]+(e-?\d+)?$/.test(v)
+    ? Number(v)
+    : v;
+const variants = specs.map((spec) => {
+  const [method, keys = ""] = spec.split(":");
+  const set = Object.fromEntries(
+    keys.split(",").filter(Boolean).map((kv) => {
+      const [k, v] = kv.split("=");
+      return [k, parseValue(v)];
+    }),
+  );
+  return { method, cfg: makeConfig({ method, loss, ...set }) };
+});
+const methods = specs;
+const models = variants.map((v) =>
+  METHOD_BUILDERS[v.method](v.cfg, split, makeRng(0))
 );
 for (const m of models) {
+  await m.onEpochStart?.(1, split, makeRng(0));
   await m.step(sample[11], { rng: makeRng(0), epoch: 1, split });
 }
 const perRound = methods.map(() => [] as number[]);
 for (let r = 0; r < rounds; r++) {
   const sums = methods.map(() => 0);
+  const starts = methods.map(() => 0);
+  for (let k = 0; k < models.length; k++) {
+    const t0 = performance.now();
+    await models[k].onEpochStart?.(r + 1, split, makeRng(r));
+    starts[k] = (performance.now() - t0) / 1000;
+  }
   for (let i = 0; i < sample.length; i++) {
     for (let k = 0; k < models.length; k++) {
       const t0 = performance.now();
@@ -39,7 +72,7 @@ for (let r = 0; r < rounds; r++) {
     }
   }
   sums.forEach((s, k) =>
-    perRound[k].push((s / sample.length / 1000) * epoch.length)
+    perRound[k].push((s / sample.length / 1000) * epoch.length + starts[k])
   );
 }
 const median = (xs: number[]) => {
