@@ -8,8 +8,9 @@
  * - neuron masking: dropout after every FFN with its own rate p, drawn
  *   independently in each forward pass (so the two views differ);
  * - layer dropping: K extra FFN layers after the encoder, M of which are
- *   dropped per view per batch; they also run in the next-item branch and at
- *   evaluation when `dropAtEval` (the reference code's choice);
+ *   dropped per view per batch; they run in the views only, or also in the
+ *   next-item branch and at evaluation with `dropAtEval` (the reference
+ *   code's choice; off by default, which measured better on Beauty);
  * - encoder complementing: a 1-layer Transformer or a GRU pre-trained on
  *   next-item prediction, then frozen; gamma times its embedding is added to
  *   the second view only. No gradient reaches it.

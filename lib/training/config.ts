@@ -128,7 +128,12 @@ export interface TrainConfig {
   dropK: number;
   /** Layer dropping: M < K of them dropped per view per batch. */
   dropM: number;
-  /** Whether the K extra layers run at evaluation (and so in the next-item branch). */
+  /**
+   * Whether the K extra layers run at evaluation (and so in the next-item
+   * branch), as in SRMA's code. Default false (only in the views): chosen
+   * by measurement, SRMA on Beauty reached validation NDCG@20 .0714 with
+   * them only in the views against .0700 with them also at evaluation.
+   */
   dropAtEval: boolean;
   /** Encoder complementing: "none", "transformer" (1 layer) or "gru". */
   complement: "none" | "transformer" | "gru";
@@ -232,7 +237,7 @@ export const DEFAULT_CONFIG: Readonly<TrainConfig> = Object.freeze({
   neuronMask: 0.2,
   dropK: 2,
   dropM: 1,
-  dropAtEval: true,
+  dropAtEval: false,
   complement: "gru",
   complementGamma: 0.1,
   complementEpochs: 20,
