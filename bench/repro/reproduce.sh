@@ -41,7 +41,10 @@ laneA() {
     train "sasrec-$d" "$d.txt"
     train "cl4srec-$d" "$d.txt" --method cl4srec
     train "srma-$d" "$d.txt" --method srma
-    reuse "srma-ablation-$d" srma-complement-gru "srma-$d"
+    # the default SRMA (extra layers in the views only) is the grid's
+    # "extra layers only in the views" row; the grid's base pins them at
+    # evaluation too, as SRMA's code
+    reuse "srma-ablation-$d" srma-extra-layers-only-in-the-views "srma-$d"
     reuse "srma-ablation-$d" sasrec "sasrec-$d"
     reuse "srma-ablation-$d" cl4srec "cl4srec-$d"
     compare srma_ablation.yaml "$d.txt" "srma-ablation-$d"

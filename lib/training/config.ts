@@ -39,7 +39,7 @@ export interface TrainConfig {
    * next-item target at every position; "prefixes" = one row per training
    * prefix with its one target (RecBole's way, as the DuoRec and MCLRec
    * codes train): the same next-item targets, but each prefix is its own
-   * sample with its own augmented views, about 7x more rows per epoch on
+   * sample with its own augmented views, about 6x more rows per epoch on
    * Beauty.
    */
   samples: "sequences" | "prefixes";
