@@ -11,6 +11,7 @@ import { rowChunks, trainBatches } from "../lib/data/batch.ts";
 import { makeConfig } from "../lib/training/config.ts";
 import { sasrec } from "../lib/methods/sasrec.ts";
 import { METHOD_BUILDERS } from "../lib/methods/mod.ts";
+import type { Model } from "../lib/training/model.ts";
 import { sampleNegatives } from "../lib/training/negatives.ts";
 import {
   adam,
@@ -494,6 +495,16 @@ Deno.test("rowChunks: fewest near-equal row chunks under maxTokens; per-row and 
   assertEquals(cs.map((c) => c.weight), [2 / 12, 5 / 12, 5 / 12]);
 });
 
+/** A model's objective differentiated w.r.t. its trainable parameters. */
+const modelGradients = (model: Model, batch: unknown) =>
+  gradients(
+    model.objective!,
+    model.params,
+    batch,
+    makeRng(1),
+    model.trainable!,
+  );
+
 Deno.test("byRowChunks: the same loss value and gradient as one tape (SASRec, CE and BCE, dropout off)", async () => {
   const split = leaveOneOut(
     synthetic({ numUsers: 60, numItems: 40, maxLen: 12 }),
@@ -525,13 +536,7 @@ Deno.test("byRowChunks: the same loss value and gradient as one tape (SASRec, CE
       const model = sasrec(cfg, split, makeRng(0));
       const b = { ...batch, negatives };
       assertEquals(typeof model.objective === "function", maxTokens === 0);
-      const g = await gradients(
-        model.objective!,
-        model.params,
-        b,
-        makeRng(1),
-        model.trainable!,
-      );
+      const g = await modelGradients(model, b);
       results.push({
         value: objectiveValue(model.objective!, model.params, b, makeRng(1)),
         rec: g.terms.rec,
@@ -598,13 +603,7 @@ Deno.test("samples: prefixes scores only the last position (lastOnly) with the s
           : loss === "bce"
           ? { ...batch, negatives: sampleNegatives(batch, split, ctx.rng) }
           : batch;
-        const g = await gradients(
-          model.objective!,
-          model.params,
-          b,
-          makeRng(1),
-          model.trainable!,
-        );
+        const g = await modelGradients(model, b);
         results.push({
           rec: g.terms.rec,
           emb: Array.from(g.grads["item_emb"].dataSync()),
