@@ -60,6 +60,9 @@ laneB() {
   reuse s4rec-ablation-Beauty s4rec s4rec-Beauty
   reuse s4rec-ablation-Beauty sr-only-sasrec sasrec-Beauty
   compare s4rec_ablation.yaml Beauty.txt s4rec-ablation-Beauty
+  # RecBole-style samples (one row per prefix), as MCLRec's code trains
+  train sasrec-Beauty-prefixes Beauty.txt --set samples=prefixes
+  train mclrec-Beauty-prefixes Beauty.txt --method mclrec --set samples=prefixes
 }
 
 case "${LANES:-AB}" in
