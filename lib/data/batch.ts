@@ -58,18 +58,10 @@ function checkSizes(batchSize: number, maxLen: number): void {
   }
 }
 
-/** Users whose training sequence has a target (length >= 2). */
-function trainableUsers(split: SplitDataset): number[] {
-  const users: number[] = [];
-  for (let u = 0; u < split.train.length; u++) {
-    if (split.train[u].length >= 2) users.push(u);
-  }
-  return users;
-}
-
 /**
  * Training rows as (user, end) pairs, `end` the index of the row's last
- * target in the user's training sequence.
+ * target in the user's training sequence; users with fewer than two
+ * training items have no target and no row.
  */
 function trainRows(
   split: SplitDataset,
@@ -184,9 +176,7 @@ export function countBatches(
   opts: { batchSize: number; samples?: "sequences" | "prefixes" },
 ): number {
   checkSizes(opts.batchSize, 1);
-  const rows = opts.samples === "prefixes"
-    ? split.train.reduce((n, t) => n + Math.max(0, t.length - 1), 0)
-    : trainableUsers(split).length;
+  const rows = trainRows(split, opts.samples ?? "sequences").users.length;
   return Math.ceil(rows / opts.batchSize);
 }
 

@@ -74,7 +74,7 @@ import type { Model } from "../training/model.ts";
 import type { Rng } from "../util/rng.ts";
 import {
   buildEncoder,
-  lastColumn,
+  encodeForRec,
   lastPositionScorer,
   recLoss,
 } from "./sasrec.ts";
@@ -166,10 +166,9 @@ export function mclrec(
   // L_0 as two independent parts (separate tapes: at most two encoder
   // passes held at once): the next-item branch, and the contrastive views.
   const recPart: LossFn<MclrecBatch> = (p, batch, r): LossOutput => {
-    const onlyLast = cfg.samples === "prefixes";
-    const h = encoder.encode(p, batch, { rng: r, lastOnly: onlyLast });
-    const b = onlyLast ? lastColumn(batch) : batch;
-    return weighted({ rec: [1, recLoss(h, p, b, cfg.loss)] });
+    const enc = encodeForRec(encoder, p, batch, { rng: r }, cfg.samples);
+    const h = enc.hidden;
+    return weighted({ rec: [1, recLoss(h, p, enc.batch, cfg.loss)] });
   };
   const clPart: LossFn<MclrecBatch> = (p, batch, r): LossOutput => {
     const v = views(p, batch, r);

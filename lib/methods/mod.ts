@@ -15,6 +15,7 @@ import { s4rec } from "./s4rec.ts";
 
 export {
   buildEncoder,
+  encodeForRec,
   lastColumn,
   lastPositionScorer,
   recLoss,

@@ -96,7 +96,7 @@ import { ConfigError } from "../util/errors.ts";
 import { makeRng, type Rng } from "../util/rng.ts";
 import {
   buildEncoder,
-  lastColumn,
+  encodeForRec,
   lastPositionScorer,
   recLoss,
 } from "./sasrec.ts";
@@ -274,9 +274,9 @@ export function s4rec(
   // Part 1: the next-item branch on the un-augmented sequences, with the
   // clustering loss and the head/tail adversary on its embedding z.
   const recPart = (p: Params, batch: S4RecBatch, r: Rng): LossOutput => {
-    const onlyLast = cfg.samples === "prefixes";
-    const h = encoder.encode(p, batch, { rng: r, lastOnly: onlyLast });
-    const rec = recLoss(h, p, onlyLast ? lastColumn(batch) : batch, cfg.loss);
+    const enc = encodeForRec(encoder, p, batch, { rng: r }, cfg.samples);
+    const h = enc.hidden;
+    const rec = recLoss(h, p, enc.batch, cfg.loss);
     const z = lastPosition(h);
     const mu = intents(p);
     let clust: tf.Scalar;

@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { SplitDataset, TrainBatch } from "../data/types.ts";
-import type { Encoder } from "../nn/encoder.ts";
+import type { EncodeOptions, Encoder } from "../nn/encoder.ts";
 import type { Params } from "../nn/params.ts";
 import { disposeParams } from "../nn/params.ts";
 import { initSasrec } from "../nn/sasrec.ts";
@@ -97,6 +97,32 @@ export function lastColumn<B extends RecBatch>(batch: B): B {
 }
 
 /**
+ * The encoder's hidden states for the next-item loss, with the batch they
+ * align with: every position and the batch itself, or, with `samples:
+ * "prefixes"` (each row's only target at its last position), the last
+ * position only (`lastOnly`) and {@linkcode lastColumn}`(batch)`.
+ *
+ * @example
+ * ```ts ignore
+ * const { hidden, batch: b } = encodeForRec(encoder, params, batch, { rng }, cfg.samples);
+ * const rec = recLoss(hidden, params, b, cfg.loss);
+ * ```
+ */
+export function encodeForRec<B extends RecBatch>(
+  encoder: Encoder,
+  params: Params,
+  batch: B,
+  opts: EncodeOptions,
+  samples: TrainConfig["samples"],
+): { hidden: tf.Tensor3D; batch: B } {
+  const lastOnly = samples === "prefixes";
+  return {
+    hidden: encoder.encode(params, batch, { ...opts, lastOnly }),
+    batch: lastOnly ? lastColumn(batch) : batch,
+  };
+}
+
+/**
  * The next-item loss of the configured regime on encoder output `hidden`.
  *
  * @example
@@ -160,10 +186,10 @@ export function lastPositionScorer(
 export function sasrec(cfg: TrainConfig, split: SplitDataset, rng: Rng): Model {
   const params: Params = {};
   const encoder = buildEncoder(params, cfg, split.numItems, rng);
-  const onlyLast = cfg.samples === "prefixes";
   const loss = (p: Params, batch: RecBatch, r: Rng): LossOutput => {
-    const h = encoder.encode(p, batch, { rng: r, lastOnly: onlyLast });
-    const rec = recLoss(h, p, onlyLast ? lastColumn(batch) : batch, cfg.loss);
+    const enc = encodeForRec(encoder, p, batch, { rng: r }, cfg.samples);
+    const h = enc.hidden;
+    const rec = recLoss(h, p, enc.batch, cfg.loss);
     h.dispose();
     return { total: rec, terms: { rec } };
   };

@@ -41,7 +41,7 @@ import { fit } from "../training/fit.ts";
 import type { Rng } from "../util/rng.ts";
 import { prefixed } from "../util/progress.ts";
 import { encodeLastByLength } from "../nn/by_length.ts";
-import { buildEncoder, lastColumn, recLoss, sasrec } from "./sasrec.ts";
+import { buildEncoder, encodeForRec, recLoss, sasrec } from "./sasrec.ts";
 import {
   augmenterFromConfig,
   encodeViews,
@@ -118,12 +118,14 @@ export function contrastive(
   // Two independent parts (differentiated on separate tapes, gradients
   // summed): the next-item branch, and the contrastive views.
   const recPart = (p: Params, batch: ViewBatch, r: Rng): LossOutput => {
-    const onlyLast = cfg.samples === "prefixes";
-    let h: tf.Tensor = encoder.encode(p, batch, {
-      rng: r,
-      ffnDropout: ffnRate,
-      lastOnly: onlyLast,
-    });
+    const enc = encodeForRec(
+      encoder,
+      p,
+      batch,
+      { rng: r, ffnDropout: ffnRate },
+      cfg.samples,
+    );
+    let h: tf.Tensor = enc.hidden;
     if (K > 0 && aug.dropAtEval) {
       h = ffnStack(p, "drop", h, {
         keep: all,
@@ -131,8 +133,7 @@ export function contrastive(
         rng: r,
       });
     }
-    const b = onlyLast ? lastColumn(batch) : batch;
-    const rec = recLoss(h as tf.Tensor3D, p, b, cfg.loss);
+    const rec = recLoss(h as tf.Tensor3D, p, enc.batch, cfg.loss);
     return weighted({ rec: [1, rec] });
   };
   const clPart = (p: Params, batch: ViewBatch, r: Rng): LossOutput => {
