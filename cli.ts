@@ -15,7 +15,11 @@ import { parse as parseYaml } from "yaml";
 import { initBackend } from "./lib/backend/init.ts";
 import { evaluateModel, loadModel, runTraining } from "./lib/experiment.ts";
 import { recommend } from "./lib/eval/recommend.ts";
-import { makeConfig, type TrainConfig } from "./lib/training/config.ts";
+import {
+  makeConfig,
+  parseSetting,
+  type TrainConfig,
+} from "./lib/training/config.ts";
 import { makeProgress } from "./lib/util/progress.ts";
 import { writeTextFileAtomic } from "./lib/util/atomic.ts";
 import type { GroupedMetrics } from "./lib/eval/metrics.ts";
@@ -48,12 +52,6 @@ compare: trains every variant of a YAML grid ({base: {...}, variants: {name: {..
 `;
 
 /** Parse `--set` values: numbers and booleans as such, the rest as strings. */
-function parseValue(s: string): unknown {
-  if (/^-?\d+(\.\d*)?(e-?\d+)?$/i.test(s)) return Number(s);
-  if (s === "true" || s === "false") return s === "true";
-  return s;
-}
-
 async function readYamlConfig(path: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
@@ -130,13 +128,16 @@ function flagOverrides(values: {
     data: values.data,
     format: values.format,
     backend: values.backend,
-    epochs: values.epochs === undefined ? undefined : parseValue(values.epochs),
-    seed: values.seed === undefined ? undefined : parseValue(values.seed),
+    epochs: values.epochs === undefined
+      ? undefined
+      : parseSetting(`epochs=${values.epochs}`)[1],
+    seed: values.seed === undefined
+      ? undefined
+      : parseSetting(`seed=${values.seed}`)[1],
   };
   for (const kv of values.set ?? []) {
-    const i = kv.indexOf("=");
-    if (i <= 0) throw new Error(`--set: expected KEY=VALUE, found '${kv}'`);
-    out[kv.slice(0, i)] = parseValue(kv.slice(i + 1));
+    const [k, v] = parseSetting(kv);
+    out[k] = v;
   }
   for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
   return out;

@@ -12,7 +12,7 @@
 // bucketed batches that bench/train_bench.ts uses; s/epoch = mean step x 88
 // + the start-of-epoch time.
 import { initBackend } from "../lib/backend/init.ts";
-import { makeConfig } from "../lib/training/config.ts";
+import { makeConfig, parseSetting } from "../lib/training/config.ts";
 import { METHOD_BUILDERS } from "../lib/methods/mod.ts";
 import { makeRng } from "../lib/util/rng.ts";
 import { beautySplit, epochSample } from "./_beauty.ts";
@@ -29,21 +29,10 @@ const specs = Deno.args.length > 2
   ? Deno.args.slice(2)
   : Object.keys(METHOD_BUILDERS);
 if (!specs.includes("sasrec")) specs.unshift("sasrec"); // the baseline
-const parseValue = (v: string): unknown =>
-  v === "true"
-    ? true
-    : v === "false"
-    ? false
-    : /^-?[\d.]+(e-?\d+)?$/.test(v)
-    ? Number(v)
-    : v;
 const variants = specs.map((spec) => {
   const [method, keys = ""] = spec.split(":");
   const set = Object.fromEntries(
-    keys.split(",").filter(Boolean).map((kv) => {
-      const [k, v] = kv.split("=");
-      return [k, parseValue(v)];
-    }),
+    keys.split(",").filter(Boolean).map(parseSetting),
   );
   return { method, cfg: makeConfig({ method, loss, ...set }) };
 });

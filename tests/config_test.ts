@@ -7,6 +7,7 @@ import { initBackend } from "../lib/backend/init.ts";
 import {
   DEFAULT_CONFIG,
   makeConfig,
+  parseSetting,
   type TrainConfig,
 } from "../lib/training/config.ts";
 import { ConfigError } from "../lib/util/errors.ts";
@@ -69,6 +70,26 @@ Deno.test("makeConfig: an unknown key is a ConfigError naming it (and the source
     () => makeConfig({ hiden: 8 }, { source: "exp/beauty.yaml" }),
     ConfigError,
     "exp/beauty.yaml: hiden",
+  );
+});
+
+Deno.test("parseSetting: numbers, booleans and strings, as --set and the bench take them", () => {
+  assertEquals(parseSetting("lr=1e-3"), ["lr", 0.001]);
+  assertEquals(parseSetting("clWeight=.5"), ["clWeight", 0.5]);
+  assertEquals(parseSetting("mclGamma=-2"), ["mclGamma", -2]);
+  assertEquals(parseSetting("batchSize=512"), ["batchSize", 512]);
+  assertEquals(parseSetting("dropAtEval=false"), ["dropAtEval", false]);
+  // Only the first '=' splits; a value that is not a number stays a string.
+  assertEquals(parseSetting("augment=crop,mask"), ["augment", "crop,mask"]);
+  assertEquals(parseSetting("note=a=b"), ["note", "a=b"]);
+  assertEquals(parseSetting("seed=1.2.3"), ["seed", "1.2.3"]);
+  assertThrows(() => parseSetting("lr"), Error, "KEY=VALUE, found 'lr'");
+  assertThrows(() => parseSetting("=1"), Error, "KEY=VALUE");
+  // The value type is makeConfig's to check.
+  assertThrows(
+    () => makeConfig(Object.fromEntries([parseSetting("lr=fast")])),
+    ConfigError,
+    "'lr'",
   );
 });
 

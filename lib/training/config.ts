@@ -383,6 +383,35 @@ const CHECKS: Record<keyof TrainConfig, Check> = {
 };
 
 /**
+ * One `KEY=VALUE` setting, as the CLI's `--set` takes it: numbers and
+ * `true`/`false` become numbers and booleans, anything else stays a string.
+ * The key is checked by {@linkcode makeConfig}, not here.
+ *
+ * @example
+ * ```ts
+ * import { parseSetting } from "./config.ts";
+ * const [k, v] = parseSetting("lr=1e-3");
+ * if (k !== "lr" || v !== 0.001) throw new Error();
+ * if (parseSetting("dropAtEval=true")[1] !== true) throw new Error();
+ * if (parseSetting("augment=crop,mask")[1] !== "crop,mask") throw new Error();
+ * ```
+ */
+export function parseSetting(kv: string): [string, unknown] {
+  const i = kv.indexOf("=");
+  if (i <= 0) {
+    throw new Error(`--set: expected KEY=VALUE, found '${kv}'`);
+  }
+  return [kv.slice(0, i), parseSettingValue(kv.slice(i + 1))];
+}
+
+/** A setting's value: a number, a boolean, or the string itself. */
+function parseSettingValue(s: string): unknown {
+  if (/^-?(\d+(\.\d*)?|\.\d+)(e[-+]?\d+)?$/i.test(s)) return Number(s);
+  if (s === "true" || s === "false") return s === "true";
+  return s;
+}
+
+/**
  * Defaults overridden by `overrides`, each key checked. `source` names where
  * the overrides came from (a file) for error messages.
  *
