@@ -31,7 +31,7 @@ usage:
   deno run -A cli.ts train [options]
   deno run -A cli.ts eval --checkpoint FILE [--data FILE] [--backend B] [--json]
   deno run -A cli.ts recommend --checkpoint FILE [--data FILE] [--k 20] --output FILE
-  deno run -A cli.ts compare --grid FILE [--data FILE] [--out DIR] [--resume] [--json]
+  deno run -A cli.ts compare --grid FILE [--only NAME]... [--data FILE] [--out DIR] [--resume] [--json]
 
 train options:
   --method NAME       sasrec (default), cl4srec, srma, mclrec, s4rec
@@ -49,6 +49,9 @@ train options:
 compare: trains every variant of a YAML grid ({base: {...}, variants: {name: {...}}})
   on the same data, each in DIR/<variant> (resumable), and writes DIR/table.md and
   DIR/results.json; --data, --format, --backend, --epochs, --seed, --set apply to all.
+  --only NAME (repeatable) trains just those variants, so that processes or machines
+  sharing DIR can split a grid; a last run without --only, with --resume, skips the
+  finished variants and writes the whole table.
 `;
 
 /** Parse `--set` values: numbers and booleans as such, the rest as strings. */
@@ -299,13 +302,20 @@ async function recommendCmd(args: string[]): Promise<void> {
 async function compareCmd(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { ...RUN_OPTIONS, grid: { type: "string" } },
+    options: {
+      ...RUN_OPTIONS,
+      grid: { type: "string" },
+      only: { type: "string", multiple: true },
+    },
     strict: true,
   });
   if (!values.grid) throw new Error("compare: expected --grid FILE");
   const grid = await readYamlConfig(values.grid);
   const overrides = flagOverrides(values);
-  const configs = gridConfigs(grid, overrides, { source: values.grid });
+  const configs = gridConfigs(grid, overrides, {
+    source: values.grid,
+    only: values.only,
+  });
   const first = Object.values(configs)[0];
   const backend = await initBackend(first.backend, {
     nativeBlas: first.nativeBlas,

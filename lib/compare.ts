@@ -30,19 +30,26 @@ export interface CompareRow {
 
 /**
  * Check a parsed grid (from YAML) and build each variant's config; `source`
- * names the file in errors, `overrides` (e.g. `--data`) apply to all.
+ * names the file in errors, `overrides` (e.g. `--data`) apply to all. With
+ * `only`, just those variants (by name, in the grid's order): a grid can be
+ * split across processes or machines that share its output folder, and a
+ * last run of the whole grid with `resume` collects the finished variants
+ * into one table.
  *
  * @example
  * ```ts
  * import { gridConfigs } from "./compare.ts";
- * const cfgs = gridConfigs({ base: { epochs: 1 }, variants: { a: {}, b: { lr: 0.01 } } }, {});
+ * const grid = { base: { epochs: 1 }, variants: { a: {}, b: { lr: 0.01 } } };
+ * const cfgs = gridConfigs(grid, {});
  * if (cfgs.b.lr !== 0.01 || cfgs.a.epochs !== 1) throw new Error();
+ * const justB = gridConfigs(grid, {}, { only: ["b"] });
+ * if (Object.keys(justB).join() !== "b") throw new Error();
  * ```
  */
 export function gridConfigs(
   grid: unknown,
   overrides: Record<string, unknown>,
-  opts: { source?: string } = {},
+  opts: { source?: string; only?: string[] } = {},
 ): Record<string, TrainConfig> {
   const where = opts.source ?? "grid";
   const g = grid as Grid;
@@ -62,8 +69,18 @@ export function gridConfigs(
       );
     }
   }
+  const names = Object.keys(g.variants);
+  const unknown = (opts.only ?? []).filter((n) => !names.includes(n));
+  if (unknown.length > 0) {
+    throw new Error(
+      `${where}: expected variant names from ${
+        names.map((n) => `'${n}'`).join(", ")
+      }, found ${unknown.map((n) => `'${n}'`).join(", ")}`,
+    );
+  }
   const out: Record<string, TrainConfig> = {};
   for (const [name, v] of Object.entries(g.variants)) {
+    if (opts.only && !opts.only.includes(name)) continue;
     out[name] = makeConfig({ ...(g.base ?? {}), ...(v ?? {}), ...overrides }, {
       source: `${where}: variant '${name}'`,
     });
