@@ -63,6 +63,13 @@ laneB() {
   # RecBole-style samples (one row per prefix), as MCLRec's code trains
   train sasrec-Beauty-prefixes Beauty.txt --set samples=prefixes
   train mclrec-Beauty-prefixes Beauty.txt --method mclrec --set samples=prefixes
+  # S4Rec on Toys with the paper's batch of 512, then on prefixes (with
+  # SASRec on prefixes to compare with)
+  train s4rec-Toys_and_Games-b512 Toys_and_Games.txt --method s4rec \
+    --set batchSize=512
+  train s4rec-Toys_and_Games-prefixes Toys_and_Games.txt --method s4rec \
+    --set samples=prefixes
+  train sasrec-Toys_and_Games-prefixes Toys_and_Games.txt --set samples=prefixes
 }
 
 case "${LANES:-AB}" in
