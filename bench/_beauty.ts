@@ -32,18 +32,21 @@ export async function beautySplit(): Promise<
 }
 
 /**
- * One epoch's batches (256, length bucketing) and `size` of them evenly
+ * One epoch's batches (256, length bucketing; one row per sequence or per
+ * prefix) and `size` of them evenly
  * spaced over the epoch sorted by cells: mean step x epoch length estimates
  * an epoch.
  */
 export function epochSample(
   split: SplitDataset,
   size = 22,
+  samples: "sequences" | "prefixes" = "sequences",
 ): { epoch: TrainBatch[]; sample: TrainBatch[] } {
   const epoch = trainBatches(split, {
     batchSize: 256,
     rng: makeRng(0),
     bucket: 16,
+    samples,
   });
   const byCells = [...epoch].sort((a, b) =>
     a.batchSize * a.seqLen - b.batchSize * b.seqLen

@@ -6,7 +6,8 @@
 //   OPENBLAS_NUM_THREADS=1 deno run -A bench/epoch_ratios.ts [ce|bce] [rounds] [variant ...]
 //
 // A variant is a method name, optionally with config keys:
-// `s4rec:clustering=kmeans` (default: every method). Each round also runs
+// `s4rec:clustering=kmeans` (default: every method); with `samples=prefixes`
+// on every variant, the batches are prefix batches. Each round also runs
 // every model's start-of-epoch work (S4Rec's K-means pass), timed into its
 // epoch. The batches are the length-stratified sample of 22 of the epoch's 88
 // bucketed batches that bench/train_bench.ts uses; s/epoch = mean step x 88
@@ -24,18 +25,31 @@ if (!["ce", "bce"].includes(loss) || !(rounds >= 1)) {
 }
 const backend = await initBackend("wasm");
 const { split } = await beautySplit();
-const { epoch, sample } = epochSample(split);
 const specs = Deno.args.length > 2
   ? Deno.args.slice(2)
   : Object.keys(METHOD_BUILDERS);
-if (!specs.includes("sasrec")) specs.unshift("sasrec"); // the baseline
-const variants = specs.map((spec) => {
+const configOf = (spec: string) => {
   const [method, keys = ""] = spec.split(":");
   const set = Object.fromEntries(
     keys.split(",").filter(Boolean).map(parseSetting),
   );
   return { method, cfg: makeConfig({ method, loss, ...set }) };
-});
+};
+// Every variant steps the same batches: one row per sequence, or (all with
+// `samples=prefixes`) one per prefix; the baseline SASRec trains on the same.
+const modes = [...new Set(specs.map((s) => configOf(s).cfg.samples))];
+if (modes.length > 1) {
+  throw new Error(
+    `epoch_ratios: expected one samples setting for every variant, found ${
+      modes.join(" and ")
+    }`,
+  );
+}
+const samples = modes[0] ?? "sequences";
+const baseline = samples === "prefixes" ? "sasrec:samples=prefixes" : "sasrec";
+if (!specs.includes(baseline)) specs.unshift(baseline);
+const { epoch, sample } = epochSample(split, 22, samples);
+const variants = specs.map(configOf);
 const methods = specs;
 const models = variants.map((v) =>
   METHOD_BUILDERS[v.method](v.cfg, split, makeRng(0))
@@ -70,9 +84,9 @@ const median = (xs: number[]) => {
     ? s[(s.length - 1) / 2]
     : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const base = median(perRound[methods.indexOf("sasrec")]);
+const base = median(perRound[methods.indexOf(baseline)]);
 console.log(
-  `${loss.toUpperCase()} regime, backend ${backend.name}, ${epoch.length} batches per epoch, ${rounds} interleaved rounds`,
+  `${loss.toUpperCase()} regime, backend ${backend.name}, ${samples}, ${epoch.length} batches per epoch, ${rounds} interleaved rounds`,
 );
 console.log(
   "| method | s/epoch (median) | rounds | vs SASRec |\n|---|---|---|---|",
