@@ -18,6 +18,7 @@ import { recommend } from "./lib/eval/recommend.ts";
 import {
   makeConfig,
   parseSetting,
+  parseSettingValue,
   type TrainConfig,
 } from "./lib/training/config.ts";
 import { makeProgress } from "./lib/util/progress.ts";
@@ -54,7 +55,6 @@ compare: trains every variant of a YAML grid ({base: {...}, variants: {name: {..
   finished variants and writes the whole table.
 `;
 
-/** Parse `--set` values: numbers and booleans as such, the rest as strings. */
 async function readYamlConfig(path: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
@@ -133,10 +133,10 @@ function flagOverrides(values: {
     backend: values.backend,
     epochs: values.epochs === undefined
       ? undefined
-      : parseSetting(`epochs=${values.epochs}`)[1],
+      : parseSettingValue(values.epochs),
     seed: values.seed === undefined
       ? undefined
-      : parseSetting(`seed=${values.seed}`)[1],
+      : parseSettingValue(values.seed),
   };
   for (const kv of values.set ?? []) {
     const [k, v] = parseSetting(kv);

@@ -37,7 +37,8 @@ const configOf = (spec: string) => {
 };
 // Every variant steps the same batches: one row per sequence, or (all with
 // `samples=prefixes`) one per prefix; the baseline SASRec trains on the same.
-const modes = [...new Set(specs.map((s) => configOf(s).cfg.samples))];
+const variants = specs.map(configOf);
+const modes = [...new Set(variants.map((v) => v.cfg.samples))];
 if (modes.length > 1) {
   throw new Error(
     `epoch_ratios: expected one samples setting for every variant, found ${
@@ -47,9 +48,11 @@ if (modes.length > 1) {
 }
 const samples = modes[0] ?? "sequences";
 const baseline = samples === "prefixes" ? "sasrec:samples=prefixes" : "sasrec";
-if (!specs.includes(baseline)) specs.unshift(baseline);
+if (!specs.includes(baseline)) {
+  specs.unshift(baseline);
+  variants.unshift(configOf(baseline));
+}
 const { epoch, sample } = epochSample(split, 22, samples);
-const variants = specs.map(configOf);
 const methods = specs;
 const models = variants.map((v) =>
   METHOD_BUILDERS[v.method](v.cfg, split, makeRng(0))

@@ -404,8 +404,19 @@ export function parseSetting(kv: string): [string, unknown] {
   return [kv.slice(0, i), parseSettingValue(kv.slice(i + 1))];
 }
 
-/** A setting's value: a number, a boolean, or the string itself. */
-function parseSettingValue(s: string): unknown {
+/**
+ * A setting's value, as {@linkcode parseSetting} reads it: a number, a
+ * boolean, or the string itself.
+ *
+ * @example
+ * ```ts
+ * import { parseSettingValue } from "./config.ts";
+ * if (parseSettingValue("5") !== 5 || parseSettingValue("false") !== false) {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function parseSettingValue(s: string): unknown {
   if (/^-?(\d+(\.\d*)?|\.\d+)(e[-+]?\d+)?$/i.test(s)) return Number(s);
   if (s === "true" || s === "false") return s === "true";
   return s;
