@@ -74,6 +74,7 @@ laneB() {
   # by validation NDCG@20 (the defaults' row is the default run)
   reuse s4rec-tune-Toys_and_Games s4rec-defaults s4rec-Toys_and_Games
   compare s4rec_tune.yaml Toys_and_Games.txt s4rec-tune-Toys_and_Games
+  train s4rec-Beauty-tau2-0.1 Beauty.txt --method s4rec --set clTemperature=0.1
 }
 
 case "${LANES:-AB}" in
