@@ -75,6 +75,10 @@ laneB() {
   reuse s4rec-tune-Toys_and_Games s4rec-defaults s4rec-Toys_and_Games
   compare s4rec_tune.yaml Toys_and_Games.txt s4rec-tune-Toys_and_Games
   train s4rec-Beauty-tau2-0.1 Beauty.txt --method s4rec --set clTemperature=0.1
+  # a second seed of the defaults and of tau2 = 0.1 on Toys
+  train s4rec-Toys_and_Games-seed43 Toys_and_Games.txt --method s4rec --seed 43
+  train s4rec-Toys_and_Games-tau2-0.1-seed43 Toys_and_Games.txt --method s4rec \
+    --set clTemperature=0.1 --seed 43
 }
 
 case "${LANES:-AB}" in
