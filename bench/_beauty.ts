@@ -33,9 +33,8 @@ export async function beautySplit(): Promise<
 
 /**
  * One epoch's batches (256, length bucketing; one row per sequence or per
- * prefix) and `size` of them evenly
- * spaced over the epoch sorted by cells: mean step x epoch length estimates
- * an epoch.
+ * prefix) and `size` of them evenly spaced over the epoch sorted by cells:
+ * mean step x epoch length estimates an epoch.
  */
 export function epochSample(
   split: SplitDataset,
