@@ -7,22 +7,11 @@ import {
   assertEquals,
   assertThrows,
 } from "./_assert.ts";
+import { mulberry32 } from "./_rng.ts";
 
 const adapterAvailable = await hasWebGpuAdapter();
 if (!adapterAvailable) {
   console.log("SKIPPED: no WebGPU adapter (GPU ranking tests)");
-}
-
-/** mulberry32: a small seeded generator for test data. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
@@ -76,7 +65,7 @@ function randomRequest(
     quantised: boolean;
   },
 ): RankRequest {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const value = quantised ? () => Math.floor(r() * 7) - 3 : () => r() * 2 - 1;
   const queries = Float32Array.from({ length: users * dim }, value);
   const table = Float32Array.from({ length: items * dim }, value);

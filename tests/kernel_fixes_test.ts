@@ -2,30 +2,11 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerKernelFixes } from "../lib/backend/kernel_fixes.ts";
 import { assert, assertAlmostEquals, assertEquals } from "./_assert.ts";
+import { mulberry32, randFloats, randInts } from "./_rng.ts";
 
 tf.env().set("IS_TEST", true);
 registerKernelFixes();
 registerKernelFixes(); // idempotent
-
-/** mulberry32: a small seeded generator for test data. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randFloats(n: number, r: () => number): Float32Array {
-  return Float32Array.from({ length: n }, () => r() * 2 - 1);
-}
-
-function randInts(n: number, hi: number, r: () => number): Int32Array {
-  return Int32Array.from({ length: n }, () => Math.floor(r() * hi));
-}
 
 function assertClose(
   actual: ArrayLike<number>,
@@ -94,7 +75,7 @@ function numDataIds(): number {
 for (const backend of ["cpu", "wasm"]) {
   Deno.test(`${backend}: unsortedSegmentSum matches a reference (ranks 1-3, float32 and int32)`, async () => {
     await tf.setBackend(backend);
-    const r = rng(11);
+    const r = mulberry32(11);
     const before = numDataIds();
     for (const inner of [[], [5], [3, 4]]) {
       for (const dtype of ["float32", "int32"] as const) {
@@ -143,7 +124,7 @@ for (const backend of ["cpu", "wasm"]) {
 
   Deno.test(`${backend}: gradient of tf.gather (embedding lookup) is a scatter-add`, async () => {
     await tf.setBackend(backend);
-    const r = rng(5);
+    const r = mulberry32(5);
     const items = 300, d = 16, batch = 8, len = 30;
     const tableV = randFloats(items * d, r);
     const idx = randInts(batch * len, 20, r); // few distinct ids: many duplicates
@@ -165,7 +146,7 @@ for (const backend of ["cpu", "wasm"]) {
 
   Deno.test(`${backend}: matMul with every transpose combination matches a triple loop`, async () => {
     await tf.setBackend(backend);
-    const r = rng(9);
+    const r = mulberry32(9);
     const m = 13, k = 21, n = 17, batch = 3;
     const shapeOf = (
       rows: number,
@@ -212,7 +193,7 @@ for (const backend of ["cpu", "wasm"]) {
 
   Deno.test(`${backend}: fused matMul with transposes and bias matches a triple loop`, async () => {
     await tf.setBackend(backend);
-    const r = rng(3);
+    const r = mulberry32(3);
     const m = 9, k = 12, n = 7;
     for (const ta of [false, true]) {
       for (const tb of [false, true]) {
@@ -248,7 +229,7 @@ for (const backend of ["cpu", "wasm"]) {
 }
 
 Deno.test("gradients through matMul agree between cpu and wasm", async () => {
-  const r = rng(21);
+  const r = mulberry32(21);
   const av = randFloats(6 * 10 * 8, r), bv = randFloats(6 * 8 * 5, r);
   const grads: Float32Array[][] = [];
   for (const backend of ["cpu", "wasm"]) {
@@ -270,7 +251,7 @@ Deno.test("gradients through matMul agree between cpu and wasm", async () => {
 
 Deno.test("wasm: Sum over leading axes (the fixed path) and over other axes matches a reference", async () => {
   await tf.setBackend("wasm");
-  const r = rng(7);
+  const r = mulberry32(7);
   const shape = [5, 3, 4];
   const xs = randFloats(60, r);
   const ref = (axes: number[]) => {
@@ -313,7 +294,7 @@ Deno.test("wasm: Sum over leading axes (the fixed path) and over other axes matc
 
 Deno.test("wasm: gather of rows (the fixed path) and along other axes matches a reference; gradients too", async () => {
   await tf.setBackend("wasm");
-  const r = rng(11);
+  const r = mulberry32(11);
   const xs = randFloats(7 * 3 * 2, r);
   const x = tf.tensor3d(xs, [7, 3, 2]);
   const idx = Int32Array.from([6, 0, 3, 3, 1, 6]);

@@ -14,6 +14,7 @@ import {
   assertRejects,
   assertThrows,
 } from "./_assert.ts";
+import { mulberry32, randFloats } from "./_rng.ts";
 
 tf.env().set("IS_TEST", true);
 registerKernelFixes();
@@ -27,22 +28,6 @@ if (skip) {
     "SKIPPED: native_blas_test: no OpenBLAS loaded (needs --allow-ffi and e.g. " +
       "`apt-get install libopenblas0-pthread`); the native kernels are not tested",
   );
-}
-
-/** mulberry32: a small seeded generator for test data. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randFloats(n: number, r: () => number): Float32Array {
-  return Float32Array.from({ length: n }, () => r() * 2 - 1);
 }
 
 function sizeOf(shape: number[]): number {
@@ -174,7 +159,7 @@ Deno.test({
   ignore: skip,
   fn: async () => {
     assert(nativeMatMulActive(), "native kernels registered");
-    const r = rng(1);
+    const r = mulberry32(1);
     const before = numDataIds();
     for (const c of matMulCases()) {
       const what = JSON.stringify(c);
@@ -210,7 +195,7 @@ Deno.test({
     "native fused matMul: bias (length n or 1, or none) with each activation matches a reference",
   ignore: skip,
   fn: async () => {
-    const r = rng(2);
+    const r = mulberry32(2);
     const m = 33, k = 40, n = 27;
     for (const batch of [[], [2]]) {
       for (const [ta, tb] of [[false, false], [false, true], [true, false]]) {
@@ -263,7 +248,7 @@ Deno.test({
   name: "native fused matMul: PReLU goes to the previous kernel",
   ignore: skip,
   fn: async () => {
-    const r = rng(6);
+    const r = mulberry32(6);
     const a = tf.tensor(randFloats(20 * 12, r), [20, 12]);
     const b = tf.tensor(randFloats(12 * 9, r), [12, 9]);
     const alpha = tf.tensor1d(randFloats(9, r));
@@ -288,7 +273,7 @@ Deno.test({
     // L = sum(W * (X Y) Z^T) + sum(V * reshape(X Y, [B*m, h]) U), with
     // X [B,m,k], Y [B,k,h], Z [B,n,h], U [h,p]. (tfjs's matMul gradient does
     // not reduce broadcast batch dims, so every batched operand has B.)
-    const r = rng(3);
+    const r = mulberry32(3);
     const B = 3, m = 11, k = 17, h = 13, n = 19, p = 7;
     const xv = randFloats(B * m * k, r), yv = randFloats(B * k * h, r);
     const zv = randFloats(B * n * h, r), wv = randFloats(B * m * n, r);
@@ -331,7 +316,7 @@ Deno.test({
     "native matMul: stays correct when the wasm heap grows around and during matmuls",
   ignore: skip,
   fn: async () => {
-    const r = rng(4);
+    const r = mulberry32(4);
     const m = 1500, k = 8, n = 6000; // output: 36 MB
     const av = randFloats(m * k, r), bv = randFloats(k * n, r);
     const a = tf.tensor(av, [m, k]), b = tf.tensor(bv, [n, k]);
@@ -369,7 +354,7 @@ Deno.test({
   name: "native matMul: the same inputs twice give bit-identical results",
   ignore: skip,
   fn: async () => {
-    const r = rng(5);
+    const r = mulberry32(5);
     for (
       const [as, bs, tb] of [
         [[600, 64], [3000, 64], true],
