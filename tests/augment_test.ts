@@ -376,33 +376,6 @@ Deno.test("itemCorrelation rejects ids outside 1..numItems with a location", () 
   );
 });
 
-Deno.test("itemCorrelation builds Beauty-sized data quickly", () => {
-  // 22k sequences, 12k items, ~200k actions, with some locality.
-  const rng = makeRng(12);
-  const numItems = 12_000;
-  const train: Int32Array[] = [];
-  let actions = 0;
-  while (train.length < 22_000) {
-    const n = 3 + rng.int(13);
-    const s = new Int32Array(n);
-    let x = 1 + rng.int(numItems);
-    for (let i = 0; i < n; i++) {
-      s[i] = x;
-      x = rng.next() < 0.5
-        ? 1 + ((x + rng.int(20)) % numItems)
-        : 1 + rng.int(numItems);
-    }
-    train.push(s);
-    actions += n;
-  }
-  assert(actions > 180_000, `${actions} actions`);
-  const t0 = performance.now();
-  const corr = itemCorrelation(train, numItems);
-  const ms = performance.now() - t0;
-  assert(ms < 4000, `itemCorrelation took ${ms.toFixed(0)} ms`);
-  assert(corr.similar(train[0][0]).length > 0);
-});
-
 Deno.test("randomChoice respects weights", () => {
   const one: Augmenter = () => Int32Array.of(1);
   const two: Augmenter = () => Int32Array.of(2);

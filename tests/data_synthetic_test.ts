@@ -205,10 +205,3 @@ Deno.test("synthetic: unknown keys and impossible sizes are ConfigErrors", () =>
   assertThrows(() => synthetic({ noise: 2 }), ConfigError, "noise");
   assertThrows(() => synthetic({ numItems: 20 }), ConfigError, "numItems");
 });
-
-Deno.test("synthetic: defaults are generated quickly", () => {
-  const t0 = performance.now();
-  synthetic({ seed: 9 });
-  const ms = performance.now() - t0;
-  assert(ms < 1000, `took ${ms.toFixed(0)} ms`);
-});

@@ -181,10 +181,11 @@ Deno.test("s4rec kmeans: onEpochStart sets K unit intents; clusters are determin
       return { res, emb };
     };
     const straight = await run();
-    // the K-means time is part of each epoch's training time
+    // the K-means time is recorded, as a part of each epoch's training time
     for (const r of straight.res.history) {
-      assert(r.epochStartSeconds! > 0);
-      assert(r.epochStartSeconds! < r.trainSeconds);
+      assert(r.epochStartSeconds !== undefined, "no epochStartSeconds");
+      assert(r.epochStartSeconds >= 0);
+      assert(r.epochStartSeconds <= r.trainSeconds);
     }
     await Deno.remove(`${dir}/last.ckpt`);
     await run(1);
