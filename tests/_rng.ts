@@ -56,7 +56,7 @@ export function randFloats(
  * @example
  * ```ts
  * import { mulberry32, randInts } from "./_rng.ts";
- * const x = randInts(200, mulberry32(4), 3);
+ * const x = randInts(200, 3, mulberry32(4));
  * if (new Set(x).size !== 3 || !x.every((v) => v >= 0 && v < 3)) throw new Error();
  * ```
  */
