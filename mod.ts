@@ -23,6 +23,7 @@ export * from "./lib/eval/mod.ts";
 export * from "./lib/training/mod.ts";
 export * from "./lib/methods/mod.ts";
 export * from "./lib/cluster/mod.ts";
+export * from "./lib/export/mod.ts";
 export * from "./lib/experiment.ts";
 export {
   makeRng,
