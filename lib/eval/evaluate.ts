@@ -12,6 +12,12 @@ import type { SeqInput } from "../nn/encoder.ts";
 import { DEFAULT_KS, type GroupedMetrics, groupedMetrics } from "./metrics.ts";
 import { ranksFromScores } from "./rank.ts";
 import { GpuRanker } from "../backend/gpu_rank.ts";
+import {
+  blockItems,
+  DEFAULT_MAX_CELLS,
+  itemBlocks,
+  streamRanks,
+} from "./stream.ts";
 
 /** What evaluation needs from a model. */
 export interface Scorer {
@@ -45,6 +51,25 @@ export interface EvaluateOptions {
    * block. Default: "gpu" when the active backend is webgpu, else "cpu".
    */
   ranker?: "gpu" | "cpu";
+  /**
+   * Keep history items rankable (RecBole's `repeatable`), for data where
+   * users consume items again. Default false: every item of the user's
+   * history is excluded, so a target that is itself in the history can
+   * never be a hit (its rank is the number of items left). With true,
+   * nothing is excluded: such a target competes with every item and can be
+   * a hit, and so can any other history item (ranking it above the
+   * target).
+   * @default false
+   */
+  repeatable?: boolean;
+  /**
+   * Most score cells (users x items) held at once on the "cpu" ranker: when
+   * a batch times all items exceeds it, the item table is streamed in
+   * blocks of `maxCells / batchSize` items (the same ranks, memory O(batch
+   * x block) instead of O(batch x items)).
+   * @default 16777216 (2^24)
+   */
+  maxCells?: number;
 }
 
 let gpuRanker: { device: unknown; ranker: GpuRanker } | undefined;
@@ -106,6 +131,40 @@ async function gpuRanks(
   return ranks;
 }
 
+/** Ranks from the item table in blocks of `width` items (see stream.ts). */
+async function streamedRanks(
+  scorer: Scorer,
+  batches: ReturnType<typeof evalBatches>,
+  hist: Int32Array[],
+  targets: Int32Array,
+  width: number,
+  ranks: Int32Array,
+): Promise<void> {
+  const items = scorer.items();
+  const blocks = itemBlocks(items, width);
+  try {
+    for (const batch of batches) {
+      const bu = batch.users;
+      const reps = scorer.represent(batch);
+      try {
+        const r = await streamRanks(
+          reps,
+          items,
+          blocks.blocks,
+          Array.from(bu, (u) => hist[u]),
+          Int32Array.from(bu, (u) => targets[u]),
+        );
+        for (let i = 0; i < bu.length; i++) ranks[bu[i]] = r[i];
+      } finally {
+        reps.dispose();
+      }
+    }
+  } finally {
+    blocks.dispose();
+    items.dispose();
+  }
+}
+
 /**
  * Rank every user's validation or test target among all items.
  *
@@ -125,7 +184,11 @@ export async function evaluate(
   const t0 = performance.now();
   const inputs = which === "valid" ? split.validInput : split.testInput;
   const targets = which === "valid" ? split.validTarget : split.testTarget;
-  const hist = which === "valid" ? split.validHistory : split.testHistory;
+  const hist = opts.repeatable
+    ? inputs.map(() => new Int32Array(0))
+    : which === "valid"
+    ? split.validHistory
+    : split.testHistory;
   const numUsers = inputs.length;
   const users = opts.users ??
     Int32Array.from({ length: numUsers }, (_, i) => i);
@@ -144,25 +207,31 @@ export async function evaluate(
   } else {
     ranks = new Int32Array(numUsers).fill(-1);
     const N = split.numItems;
-    const itemsT = tf.tidy(() => tf.transpose(scorer.items()));
-    try {
-      for (const batch of batches) {
-        const scoresT = tf.tidy(() =>
-          tf.matMul(scorer.represent(batch), itemsT)
-        );
-        const scores = (await scoresT.data()) as Float32Array;
-        scoresT.dispose();
-        const bu = batch.users;
-        const r = ranksFromScores(
-          scores,
-          N,
-          Array.from(bu, (u) => hist[u]),
-          Array.from(bu, (u) => targets[u]),
-        );
-        for (let i = 0; i < bu.length; i++) ranks[bu[i]] = r[i];
+    const bs = opts.batchSize ?? 512;
+    const width = blockItems(bs, N, opts.maxCells ?? DEFAULT_MAX_CELLS);
+    if (width < N) {
+      await streamedRanks(scorer, batches, hist, targets, width, ranks);
+    } else {
+      const itemsT = tf.tidy(() => tf.transpose(scorer.items()));
+      try {
+        for (const batch of batches) {
+          const scoresT = tf.tidy(() =>
+            tf.matMul(scorer.represent(batch), itemsT)
+          );
+          const scores = (await scoresT.data()) as Float32Array;
+          scoresT.dispose();
+          const bu = batch.users;
+          const r = ranksFromScores(
+            scores,
+            N,
+            Array.from(bu, (u) => hist[u]),
+            Array.from(bu, (u) => targets[u]),
+          );
+          for (let i = 0; i < bu.length; i++) ranks[bu[i]] = r[i];
+        }
+      } finally {
+        itemsT.dispose();
       }
-    } finally {
-      itemsT.dispose();
     }
   }
   const sel = opts.users ? Array.from(opts.users) : undefined;

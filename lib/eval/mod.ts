@@ -7,5 +7,6 @@ export * from "./metrics.ts";
 export * from "./rank.ts";
 export * from "./evaluate.ts";
 export * from "./recommend.ts";
+export * from "./stream.ts";
 export * from "./popular.ts";
 export * from "./cluster_report.ts";
