@@ -5,7 +5,12 @@ import {
   readSequenceFile,
 } from "../lib/data/mod.ts";
 import { DataError } from "../lib/util/errors.ts";
-import { assertEquals, assertRejects, assertThrows } from "./_assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertThrows,
+} from "./_assert.ts";
 
 const seq = (text: string) => parseSequenceText(text, { file: "f.txt" });
 
@@ -29,6 +34,51 @@ Deno.test("parseSequenceText accepts no final newline, CRLF, tabs and a name", (
   assertEquals(a.name, "Y");
   assertEquals(a.sequences, [Int32Array.of(1, 2, 3), Int32Array.of(4, 5, 6)]);
   assertEquals(a.numItems, 6);
+});
+
+Deno.test("parseSequenceText: LF, CRLF and CR-only line endings read the same", () => {
+  // Numeric user ids: read as one line, CR-only once gave ONE user holding
+  // every item of the file (no error at all).
+  const lf = "1 1 2 3\n2 2 3 4 5\n3 5 4 3\n";
+  const want = seq(lf);
+  assertEquals(want.sequences.length, 3);
+  for (const text of [lf.replaceAll("\n", "\r\n"), lf.replaceAll("\n", "\r")]) {
+    assertEquals(seq(text), want);
+  }
+  // Line numbers count CR-only lines too.
+  assertThrows(
+    () => seq("1 1 2 3\r2 1 x 3\r"),
+    DataError,
+    "f.txt:2: expected an integer item id, found 'x' (token 3)",
+  );
+});
+
+Deno.test("parseSequenceText: one stray huge item id is refused with its line and the remedy", () => {
+  // 30 distinct ids: the largest may be 10 x 30 + 1000 = 1300.
+  const lines: string[] = [];
+  for (let u = 0; u < 10; u++) {
+    lines.push(`${u} ${3 * u + 1} ${3 * u + 2} ${3 * u + 3}`);
+  }
+  assertEquals(seq(lines.join("\n")).numItems, 30);
+  lines[6] = "6 19 1300 21";
+  assertEquals(seq(lines.join("\n")).numItems, 1300);
+  lines[6] = "6 19 50000000 21";
+  const err = assertThrows(() => seq(lines.join("\n")), DataError);
+  assert(
+    err.message.startsWith(
+      "f.txt:7: expected item ids numbered densely from 1",
+    ),
+    err.message,
+  );
+  for (
+    const part of [
+      "10 x the 30 distinct ids + 1000 = 1300",
+      "found item id 50000000 (token 3)",
+      "re-number",
+    ]
+  ) {
+    assert(err.message.includes(part), `${part} not in: ${err.message}`);
+  }
 });
 
 Deno.test("parseSequenceText: non-numeric token names file, line and token", () => {
@@ -264,6 +314,24 @@ Deno.test("parseInteractionText: TSV auto-detected, other column names, CRLF, qu
   assertEquals(
     parseInteractionText(semi, { file: "toy.csv", kCore: 2 }),
     EXPECTED,
+  );
+});
+
+Deno.test("parseInteractionText: CR-only line endings read as LF", () => {
+  assertEquals(
+    parseInteractionText(CSV.replaceAll("\n", "\r"), {
+      file: "toy.csv",
+      kCore: 2,
+    }),
+    EXPECTED,
+  );
+  assertThrows(
+    () =>
+      parseInteractionText("user,item,timestamp\ra,x,1\ra,y\r", {
+        file: "c.csv",
+      }),
+    DataError,
+    "c.csv:3: expected 3 fields separated by commas (as in the header), found 2 fields",
   );
 });
 

@@ -8,6 +8,7 @@
 import { DataError } from "../util/errors.ts";
 import type { SequenceDataset } from "./types.ts";
 import { baseName } from "./_base_name.ts";
+import { splitLines } from "./_lines.ts";
 
 /** Options of {@linkcode readInteractionFile}. */
 export interface ReadInteractionOptions {
@@ -158,11 +159,9 @@ export function parseInteractionText(
     throw new RangeError(`kCore: expected a non-negative integer, found ${k}`);
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const lines = text.split("\n");
-  let n = lines.length;
-  if (n > 0 && lines[n - 1] === "") n--;
-  const strip = (s: string) => s.endsWith("\r") ? s.slice(0, -1) : s;
-  if (n === 0 || strip(lines[0]).trim() === "") {
+  const lines = splitLines(text);
+  const n = lines.length;
+  if (n === 0 || lines[0].trim() === "") {
     throw new DataError(
       file,
       1,
@@ -170,7 +169,7 @@ export function parseInteractionText(
       n === 0 ? "an empty file" : "an empty line",
     );
   }
-  const header = strip(lines[0]);
+  const header = lines[0];
   const delim = opts.delimiter ?? detectDelimiter(header, file);
   if (delim === "") {
     throw new RangeError("delimiter: expected a non-empty string, found ''");
@@ -205,7 +204,7 @@ export function parseInteractionText(
   const rowTime: number[] = [];
   for (let i = 1; i < n; i++) {
     const lineNo = i + 1;
-    const line = strip(lines[i]);
+    const line = lines[i];
     if (line.trim() === "") {
       throw new DataError(
         file,

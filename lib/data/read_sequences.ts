@@ -7,6 +7,7 @@
 import { DataError } from "../util/errors.ts";
 import type { SequenceDataset } from "./types.ts";
 import { baseName } from "./_base_name.ts";
+import { splitLines } from "./_lines.ts";
 
 /** Options of {@linkcode parseSequenceText}. */
 export interface ParseSequenceOptions {
@@ -24,6 +25,15 @@ export interface ReadSequenceOptions {
 
 /** Smallest number of items a user line must have (for leave-one-out). */
 const MIN_ITEMS = 3;
+/**
+ * Item ids are used as they are, so the largest id sizes the item embedding
+ * and the ranking: it may be at most this many times the number of distinct
+ * ids (plus {@linkcode MAX_ID_SLACK}). One stray id like 50,000,000 in a
+ * file of 12,000 items would otherwise allocate gigabytes.
+ */
+const MAX_ID_RATIO = 10;
+/** Slack of the item-id rule, so small files may use any ids up to 1000. */
+const MAX_ID_SLACK = 1000;
 const INT_RE = /^[+-]?\d+$/;
 
 function quote(s: string): string {
@@ -34,13 +44,16 @@ function quote(s: string): string {
  * Parse the text of a `user item item ...` file. Tokens are separated by
  * spaces (or tabs); the first token of a line is the user id (kept as a
  * string), the others are positive integer item ids, oldest first.
- * `numItems` is the largest item id. A final trailing newline and Windows
- * line ends are accepted.
+ * `numItems` is the largest item id. A final line ending is accepted.
+ *
+ * Lines may end in LF, CRLF or a lone CR.
  *
  * Throws a {@linkcode DataError} naming the file and 1-based line for: a
  * non-integer item token, an empty line, a user with fewer than 3 items, an
- * item id of 0 or below, a user id that appears on two lines, or a file
- * with no user lines.
+ * item id of 0 or below, a user id that appears on two lines, a file
+ * with no user lines, and an item id larger than 10 x the number of distinct
+ * ids + 1000 (ids are used as they are, so the largest one sizes the model:
+ * the line of the largest id is named, with the remedy, re-numbering).
  *
  * @example
  * ```ts
@@ -56,9 +69,8 @@ export function parseSequenceText(
 ): SequenceDataset {
   const { file } = opts;
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const lines = text.split("\n");
-  let n = lines.length;
-  if (n > 0 && lines[n - 1] === "") n--; // the final newline
+  const lines = splitLines(text);
+  const n = lines.length;
   if (n === 0) {
     throw new DataError(
       file,
@@ -70,7 +82,8 @@ export function parseSequenceText(
   const sequences: Int32Array[] = new Array(n);
   const userIds: string[] = new Array(n);
   const seen = new Map<string, number>();
-  let numItems = 0;
+  let numItems = 0, maxAt = 0, maxToken = 0;
+  const distinct = new Set<number>();
   for (let i = 0; i < n; i++) {
     const lineNo = i + 1;
     const tokens = lines[i].trim().split(/\s+/);
@@ -131,10 +144,29 @@ export function parseSequenceText(
         );
       }
       seq[j] = v;
-      if (v > numItems) numItems = v;
+      distinct.add(v);
+      if (v > numItems) {
+        numItems = v;
+        maxAt = lineNo;
+        maxToken = j + 2;
+      }
     }
     sequences[i] = seq;
     userIds[i] = user;
+  }
+  const limit = MAX_ID_RATIO * distinct.size + MAX_ID_SLACK;
+  if (numItems > limit) {
+    throw new DataError(
+      file,
+      maxAt,
+      `item ids numbered densely from 1 (every id up to the largest gets a ` +
+        `row of the model's item embedding and is ranked, so the largest ` +
+        `may be at most ${MAX_ID_RATIO} x the ${distinct.size} distinct ids ` +
+        `+ ${MAX_ID_SLACK} = ${limit})`,
+      `item id ${numItems} (token ${maxToken}); re-number the items 1..N, ` +
+        `or give a user,item,timestamp file with --format interactions, ` +
+        `which re-numbers them`,
+    );
   }
   return { name: opts.name ?? baseName(file), numItems, sequences, userIds };
 }
