@@ -18,6 +18,13 @@ import { makeConfig } from "./training/config.ts";
 import { type EpochRecord, fit, restoreParams } from "./training/fit.ts";
 import type { Model } from "./training/model.ts";
 import { loadCheckpoint } from "./training/checkpoint.ts";
+import {
+  checkFiniteParams,
+  checkpointConfig,
+  dataMismatch,
+} from "./training/checkpoint_checks.ts";
+import { openOutDir } from "./training/out_dir.ts";
+import { DataError } from "./util/errors.ts";
 import type { Progress } from "./util/progress.ts";
 import { makeRng } from "./util/rng.ts";
 import { writeTextFileAtomic } from "./util/atomic.ts";
@@ -52,12 +59,27 @@ export async function loadDataset(cfg: TrainConfig): Promise<SequenceDataset> {
     });
   }
   if (cfg.format === "interactions") {
-    return await readInteractionFile(cfg.data, {
+    const ds = await readInteractionFile(cfg.data, {
       userColumn: cfg.userColumn,
       itemColumn: cfg.itemColumn,
       timeColumn: cfg.timeColumn,
       kCore: cfg.kCore,
     });
+    // Below 3, kCore keeps users that leave-one-out cannot split.
+    const short = ds.sequences.findIndex((s) => s.length < 3);
+    if (short >= 0) {
+      const n = ds.sequences.filter((s) => s.length < 3).length;
+      throw new DataError(
+        cfg.data,
+        0,
+        `at least 3 interactions for every user after ${cfg.kCore}-core ` +
+          `filtering (leave-one-out needs 3)`,
+        `${ds.sequences[short].length} for user '${ds.userIds[short]}'${
+          n > 1 ? ` and ${n - 1} more users with fewer than 3` : ""
+        }; set kCore to 3 or more, which drops such users`,
+      );
+    }
+    return ds;
   }
   return await readSequenceFile(cfg.data);
 }
@@ -135,8 +157,13 @@ export interface TrainReport {
 export interface RunOptions {
   /** Output folder (checkpoints, result.json); nothing is written without it. */
   outDir?: string;
-  /** Resume from `outDir/last.ckpt`. */
-  resume?: boolean;
+  /**
+   * Resume from `outDir/last.ckpt`: `true` if it exists (else start
+   * afresh), `"required"` fails when it does not.
+   */
+  resume?: boolean | "required";
+  /** Resume even from a checkpoint of other data (a warning, not an error). */
+  force?: boolean;
   /** Progress display. */
   progress?: Progress;
   /** Stop after this many epochs in this process (as if interrupted). */
@@ -146,7 +173,26 @@ export interface RunOptions {
 }
 
 /**
+ * Refuse data with nothing to train on: when every user has exactly 3
+ * items, the last two are the validation and test targets and the one left
+ * has no next item, so no training pair exists.
+ */
+function checkTrainable(split: SplitDataset, cfg: TrainConfig): void {
+  if (split.train.some((t) => t.length >= 2)) return;
+  throw new DataError(
+    cfg.data || "synthetic data",
+    0,
+    "at least one user with 4 or more items (each user's last two items are " +
+      "the validation and test targets, and a training pair needs two more)",
+    `every one of the ${split.train.length} users with 3 items`,
+  );
+}
+
+/**
  * Train `cfg.method` on `cfg`'s data with the already initialised backend.
+ * With `outDir`, the folder is checked writable and readable and locked for
+ * this run before any training (see `openOutDir`); data errors come before
+ * anything is written.
  *
  * @example
  * ```ts ignore
@@ -166,12 +212,45 @@ export async function runTraining(
   const t0 = performance.now();
   const ds = opts.dataset ?? await loadDataset(cfg);
   const split = leaveOneOut(ds, { maxLen: cfg.maxLen });
+  checkTrainable(split, cfg);
+  if (opts.resume === "required") {
+    const last = opts.outDir ? `${opts.outDir}/last.ckpt` : undefined;
+    if (!last || !await Deno.stat(last).then(() => true, () => false)) {
+      throw new Error(
+        `--resume: expected ${
+          last ?? "--out DIR with a last.ckpt"
+        } to resume from, found ${
+          last ? "none" : "no --out"
+        }; run without --resume to start afresh`,
+      );
+    }
+  }
+  const out = opts.outDir
+    ? await openOutDir(opts.outDir, `seqssl train (${cfg.method})`)
+    : undefined;
+  try {
+    for (const note of out?.notes ?? []) opts.progress?.log(note);
+    return await trainIn(cfg, backend, opts, ds, split, t0);
+  } finally {
+    out?.release();
+  }
+}
+
+async function trainIn(
+  cfg: TrainConfig,
+  backend: BackendInfo,
+  opts: RunOptions,
+  ds: SequenceDataset,
+  split: SplitDataset,
+  t0: number,
+): Promise<TrainReport> {
   const rng = makeRng(cfg.seed);
   const model = buildModel(cfg, split, rng);
   try {
     const res = await fit(model, split, cfg, rng, {
       outDir: opts.outDir,
       resume: opts.resume,
+      force: opts.force,
       progress: opts.progress,
       stopAfterEpochs: opts.stopAfterEpochs,
     });
@@ -221,6 +300,11 @@ export async function runTraining(
 
 /** A model restored from a checkpoint, with its data. */
 export interface LoadedModel {
+  /**
+   * Set when the checkpoint was trained on other data and `force` was given:
+   * the one-line message that would otherwise have been the error.
+   */
+  dataWarning?: string;
   /** The model with the checkpoint's weights. */
   model: Model;
   /** The split it was trained on (or `data` given). */
@@ -233,7 +317,10 @@ export interface LoadedModel {
 
 /**
  * Rebuild a model from a checkpoint (`best.ckpt` or `last.ckpt`); `data`
- * overrides the data file recorded in it.
+ * overrides the data file recorded in it. Fails with one line naming the
+ * file for a checkpoint without its config, with NaN or infinite weights,
+ * or trained on other data than the data now read (unless `force`: then
+ * `dataWarning` says so).
  *
  * @example
  * ```ts ignore
@@ -242,22 +329,44 @@ export interface LoadedModel {
  */
 export async function loadModel(
   path: string,
-  opts: { data?: string; format?: "sequences" | "interactions" } = {},
+  opts: {
+    data?: string;
+    format?: "sequences" | "interactions";
+    force?: boolean;
+  } = {},
 ): Promise<LoadedModel> {
   const ck = await loadCheckpoint(path);
+  const saved = checkpointConfig(ck.meta, path);
   const cfg = makeConfig(
     {
-      ...(ck.meta.config as Record<string, unknown>),
-      data: opts.data ?? (ck.meta.config as Record<string, unknown>).data,
-      format: opts.format ?? (ck.meta.config as Record<string, unknown>).format,
+      ...saved,
+      data: opts.data ?? saved.data,
+      format: opts.format ?? saved.format,
     },
     { source: path },
   );
+  checkFiniteParams(ck.tensors, path);
   const dataset = await loadDataset(cfg);
   const split = leaveOneOut(dataset, { maxLen: cfg.maxLen });
+  const other = dataMismatch(
+    ck.meta,
+    split,
+    path,
+    cfg.data || "the synthetic data",
+  );
+  if (other && !opts.force) {
+    throw new Error(`${other}; pass --force to use it anyway`);
+  }
   const model = buildModel(cfg, split, makeRng(cfg.seed));
-  restoreParams(model, ck.tensors, path);
-  return { model, split, config: cfg, dataset };
+  try {
+    restoreParams(model, ck.tensors, path);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  const out: LoadedModel = { model, split, config: cfg, dataset };
+  if (other) out.dataWarning = other;
+  return out;
 }
 
 /**

@@ -19,7 +19,7 @@ import {
 import { sasrec } from "../lib/methods/sasrec.ts";
 import { fit } from "../lib/training/fit.ts";
 import { makeRng } from "../lib/util/rng.ts";
-import { NonFiniteLossError } from "../lib/util/errors.ts";
+import { DivergedLossError, NonFiniteLossError } from "../lib/util/errors.ts";
 import { loadCheckpoint } from "../lib/training/checkpoint.ts";
 
 const backend = await initBackend("wasm");
@@ -195,5 +195,39 @@ Deno.test("a NaN loss stops training through the real stepper, naming the epoch,
   } finally {
     model.dispose();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a finite loss that grows past 100 x the first batch's stops training, naming where", async () => {
+  const split = leaveOneOut(dataset, { maxLen: base.maxLen });
+  const cfg = makeConfig({ batchSize: 64, epochs: 3 }, { base });
+  const rng = makeRng(0);
+  const model = sasrec(cfg, split, rng);
+  const batchesPerEpoch = Math.ceil(
+    split.train.filter((t) => t.length >= 2).length / 64,
+  );
+  const realStep = model.step;
+  let calls = 0, first = 0;
+  // Epoch 2's first batch reports 50 x the first loss (tolerated), its
+  // second 150 x (a divergence).
+  model.step = async (batch, ctx) => {
+    const terms = await realStep(batch, ctx);
+    calls++;
+    if (calls === 1) first = terms.total;
+    const k = calls - batchesPerEpoch;
+    if (k === 1) return { ...terms, total: 50 * first };
+    if (k === 2) return { ...terms, total: 150 * first };
+    return terms;
+  };
+  try {
+    const err = await assertRejects(
+      () => fit(model, split, cfg, rng),
+      DivergedLossError,
+      "at epoch 2, batch 2, more than 100 x the first batch's",
+    ) as DivergedLossError;
+    assertAlmostEquals(err.first, first, 1e-6);
+    assertAlmostEquals(err.value, 150 * first, 1e-3);
+  } finally {
+    model.dispose();
   }
 });

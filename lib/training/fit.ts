@@ -10,7 +10,7 @@ import type { SplitDataset } from "../data/types.ts";
 import { trainBatches } from "../data/batch.ts";
 import { evaluate } from "../eval/evaluate.ts";
 import type { GroupedMetrics, Metrics } from "../eval/metrics.ts";
-import { NonFiniteLossError } from "../util/errors.ts";
+import { DivergedLossError, NonFiniteLossError } from "../util/errors.ts";
 import { makeProgress, type Progress } from "../util/progress.ts";
 import { type Rng, rngFromState, type RngState } from "../util/rng.ts";
 import type { TrainConfig } from "./config.ts";
@@ -25,6 +25,12 @@ import {
   treeToJson,
 } from "./checkpoint.ts";
 import { disposeTree } from "../optim/transform.ts";
+import { dataFingerprint } from "../data/fingerprint.ts";
+import {
+  checkFiniteParams,
+  checkResumable,
+  dataMismatch,
+} from "./checkpoint_checks.ts";
 
 /** One epoch's record. */
 export interface EpochRecord {
@@ -76,8 +82,13 @@ export interface FitResult {
 export interface FitOptions {
   /** Folder for `last.ckpt` and `best.ckpt`; none are written without it. */
   outDir?: string;
-  /** Continue from `outDir/last.ckpt` if it exists. */
-  resume?: boolean;
+  /**
+   * Continue from `outDir/last.ckpt`: `true` if it exists (a fresh start
+   * otherwise), `"required"` fails when it does not.
+   */
+  resume?: boolean | "required";
+  /** Resume even from a checkpoint of other data (a warning instead of an error). */
+  force?: boolean;
   /** Progress display (default: a silent one). */
   progress?: Progress;
   /** Stop this process after this many epochs (as if interrupted). */
@@ -99,7 +110,27 @@ interface LoopState {
   stoppedEarly: boolean;
   /** Wall seconds of the earlier processes of a resumed run (checkpointed). */
   priorWallSeconds?: number;
+  /**
+   * Total loss of the run's first batch, the reference of the divergence
+   * check (absent in checkpoints of earlier versions: then the first batch
+   * after resuming).
+   */
+  firstLoss?: number;
 }
+
+/**
+ * A run whose loss grows past this many times its first batch's (and past
+ * this many times 1, for losses that start near 0) has diverged: it stops
+ * with a {@linkcode DivergedLossError}. Healthy runs of every method on
+ * Beauty and Toys only ever fall below their first loss (bench/results).
+ *
+ * @example
+ * ```ts
+ * import { DIVERGENCE_FACTOR } from "./fit.ts";
+ * if (DIVERGENCE_FACTOR !== 100) throw new Error(String(DIVERGENCE_FACTOR));
+ * ```
+ */
+export const DIVERGENCE_FACTOR = 100;
 
 /**
  * Settings that may differ between a checkpoint and the run resuming it
@@ -144,15 +175,6 @@ export function changedSettings(
   return out;
 }
 
-/** A fingerprint that a resumed run checks it is on the same data. */
-function fingerprint(split: SplitDataset): string {
-  let h = 0;
-  for (const s of split.train) {
-    for (let i = 0; i < s.length; i++) h = (h * 31 + s[i]) | 0;
-  }
-  return `${split.name}:${split.train.length}:${split.numItems}:${h}`;
-}
-
 async function modelTensors(
   model: Model,
   withOpt: boolean,
@@ -171,7 +193,8 @@ async function modelTensors(
 }
 
 /**
- * Copy stored parameters into a model's variables (shapes must match).
+ * Copy stored parameters into a model's variables (shapes must match, and
+ * every stored value must be finite).
  *
  * @example
  * ```ts ignore
@@ -183,6 +206,7 @@ export function restoreParams(
   tensors: Record<string, StoredTensor>,
   file: string,
 ): void {
+  checkFiniteParams(tensors, file);
   for (const [k, v] of Object.entries(model.params)) {
     const s = tensors[`p/${k}`];
     if (!s) {
@@ -224,7 +248,7 @@ export async function fit(
   const t0 = performance.now();
   let prior = 0; // wall seconds of earlier processes (resume)
   const progress = opts.progress ?? makeProgress({ enabled: false });
-  const fp = fingerprint(split);
+  const fp = dataFingerprint(split);
   let st: LoopState = {
     epoch: 0,
     history: [],
@@ -236,20 +260,26 @@ export async function fit(
   const last = opts.outDir ? `${opts.outDir}/last.ckpt` : undefined;
   const best = opts.outDir ? `${opts.outDir}/best.ckpt` : undefined;
   if (opts.outDir) await Deno.mkdir(opts.outDir, { recursive: true });
+  if (opts.resume === "required" && !(last && await exists(last))) {
+    throw new Error(
+      `${last ?? "--resume"}: expected a checkpoint to resume from, found ` +
+        `none; run without --resume to start afresh`,
+    );
+  }
   if (opts.resume && last && await exists(last)) {
     const ck = await loadCheckpoint(last);
+    checkResumable(ck.meta, last);
     const meta = ck.meta as {
-      fingerprint: string;
       loop: LoopState;
       rng: RngState;
       opt: Record<string, unknown>;
       config: TrainConfig;
     };
-    if (meta.fingerprint !== fp) {
-      throw new Error(
-        `${last}: expected a checkpoint of this data (${fp}), found one of ${meta.fingerprint}`,
-      );
+    const other = dataMismatch(ck.meta, split, last, split.name);
+    if (other && !opts.force) {
+      throw new Error(`${other}; pass --force to resume anyway`);
     }
+    if (other) progress.log(`warning (--force): ${other}`);
     if (meta.config.method !== cfg.method) {
       throw new Error(
         `${last}: expected a checkpoint of method '${cfg.method}', found '${meta.config.method}'`,
@@ -309,6 +339,22 @@ export async function fit(
       }
       for (const [k, v] of Object.entries(terms)) sums[k] = (sums[k] ?? 0) + v;
       nb++;
+      const total = terms.total;
+      if (st.firstLoss === undefined) st.firstLoss = total;
+      else if (
+        Math.abs(total) >
+          DIVERGENCE_FACTOR * Math.max(Math.abs(st.firstLoss), 1)
+      ) {
+        progress.end();
+        throw new DivergedLossError(
+          epoch,
+          nb,
+          total,
+          st.firstLoss,
+          cfg.lr,
+          DIVERGENCE_FACTOR,
+        );
+      }
       progress.update(epoch, cfg.epochs, nb, batches.length, sums.total / nb);
     }
     const rec: EpochRecord = {
@@ -364,7 +410,7 @@ export async function fit(
           epoch,
           valid: st.bestValid,
           test: st.test,
-          fingerprint: fp,
+          dataFingerprint: fp,
         },
         tensors,
       });
@@ -375,7 +421,7 @@ export async function fit(
         meta: {
           kind: "last",
           config: cfg,
-          fingerprint: fp,
+          dataFingerprint: fp,
           loop: {
             ...st,
             priorWallSeconds: prior + (performance.now() - t0) / 1000,

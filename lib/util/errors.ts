@@ -82,3 +82,48 @@ export class NonFiniteLossError extends Error {
     this.value = value;
   }
 }
+
+/**
+ * Training stopped because the loss diverged while staying finite: it grew
+ * past a multiple of the run's first loss (see `DIVERGENCE_FACTOR`).
+ *
+ * @example
+ * ```ts
+ * import { DivergedLossError } from "./errors.ts";
+ * const e = new DivergedLossError(2, 5, 3.2e13, 9.4, 1e6, 100);
+ * if (!e.message.includes("epoch 2, batch 5") || !e.message.includes("lr 1000000")) {
+ *   throw new Error(e.message);
+ * }
+ * ```
+ */
+export class DivergedLossError extends Error {
+  /** The loss that tripped the check. */
+  readonly value: number;
+  /** The run's first loss, the reference. */
+  readonly first: number;
+  /**
+   * Build the error from where training diverged, the losses, the learning
+   * rate and the factor of the check.
+   */
+  constructor(
+    epoch: number,
+    batch: number,
+    value: number,
+    first: number,
+    lr: number,
+    factor: number,
+  ) {
+    super(
+      `loss diverged: ${
+        value.toPrecision(3)
+      } at epoch ${epoch}, batch ${batch}, ` +
+        `more than ${factor} x the first batch's ${
+          first.toPrecision(3)
+        }; training ` +
+        `stopped (try a lower learning rate than lr ${lr})`,
+    );
+    this.name = "DivergedLossError";
+    this.value = value;
+    this.first = first;
+  }
+}
