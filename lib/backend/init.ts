@@ -16,6 +16,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 import { registerKernelFixes } from "./kernel_fixes.ts";
+import { captureConsole } from "./_capture_console.ts";
 import {
   loadNativeBlas,
   type NativeBlas,
@@ -204,8 +205,25 @@ export async function initBackend(
       }
     }
   }
-  const ok = await tf.setBackend(name);
-  if (!ok) throw new Error(`backend '${name}': tfjs failed to initialise it`);
+  // tfjs-wasm prints emscripten's "Aborted(...)" lines when it cannot read
+  // its .wasm files: hold them back, and say what is missing in one line.
+  const { value: ok, lines } = await captureConsole(() => tf.setBackend(name));
+  if (!ok) {
+    const denied = lines.join("\n").match(/Requires read access to "([^"]+)"/);
+    if (denied) {
+      const dir = denied[1].replace(/[\\/][^\\/]*$/, "");
+      throw new Error(
+        `backend '${name}': expected read access to tfjs's WebAssembly ` +
+          `binary ${
+            denied[1]
+          }, found none; grant it with --allow-read=${dir} ` +
+          `(README, Least privilege) or use another --backend`,
+      );
+    }
+    for (const line of lines) console.warn(line);
+    throw new Error(`backend '${name}': tfjs failed to initialise it`);
+  }
+  for (const line of lines) console.warn(line);
   await tf.ready();
   let nativeBlas: string | undefined;
   if (name === "wasm") {
