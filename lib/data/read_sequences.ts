@@ -106,13 +106,18 @@ export function parseSequenceText(
       );
     }
     seen.set(user, lineNo);
+    // A header line or commas: most likely an interaction file.
+    const hint = lineNo === 1 && (/[,;]/.test(lines[i]) ||
+        tokens.slice(1).some((t) => /^[a-z_]+$/i.test(t)))
+      ? "; if this is a CSV/TSV of interactions with a header, read it with --format interactions"
+      : "";
     const len = tokens.length - 1;
     if (len < MIN_ITEMS) {
       throw new DataError(
         file,
         lineNo,
         `a user id and at least ${MIN_ITEMS} item ids`,
-        `user ${quote(user)} with ${len} item${len === 1 ? "" : "s"}`,
+        `user ${quote(user)} with ${len} item${len === 1 ? "" : "s"}${hint}`,
       );
     }
     const seq = new Int32Array(len);
@@ -123,7 +128,7 @@ export function parseSequenceText(
           file,
           lineNo,
           "an integer item id",
-          `${quote(tok)} (token ${j + 2})`,
+          `${quote(tok)} (token ${j + 2})${hint}`,
         );
       }
       const v = Number(tok);
