@@ -8,10 +8,18 @@ import { synthetic } from "../lib/data/synthetic.ts";
 import { leaveOneOut } from "../lib/data/split.ts";
 import { trainBatches } from "../lib/data/batch.ts";
 import { makeConfig } from "../lib/training/config.ts";
-import { srma } from "../lib/methods/srma.ts";
+import { cl4srec, srma } from "../lib/methods/srma.ts";
 import { makeRng } from "../lib/util/rng.ts";
 import { makeProgress } from "../lib/util/progress.ts";
-import { checkObjective, perturbParams } from "./_gradcheck.ts";
+import {
+  assertGradCheck,
+  assertSpecCovers,
+  checkObjective,
+  type GradSpec,
+  joinSpecs,
+  perturbParams,
+  sasrecSpec,
+} from "./_gradcheck.ts";
 import { disposeTree } from "../lib/optim/transform.ts";
 import { runTraining } from "../lib/experiment.ts";
 import {
@@ -136,7 +144,18 @@ Deno.test("SRMA: the complement encoder is frozen; the encoder and the extra lay
   model.dispose();
 });
 
-Deno.test("SRMA's combined objective passes a finite-difference gradient check (dropout, layer drop, complement on)", async () => {
+/** The tensors of SRMA's `K` extra FFN layers (layer dropping). */
+function dropSpec(K: number): GradSpec {
+  const nonZero: string[] = [];
+  for (let k = 0; k < K; k++) {
+    for (const t of ["ffn1.w", "ffn1.b", "ffn2.w", "ffn2.b", "ln.g", "ln.b"]) {
+      nonZero.push(`drop.${k}.${t}`);
+    }
+  }
+  return { nonZero };
+}
+
+Deno.test("SRMA's combined objective passes a finite-difference gradient check (dropout, neuron mask, extra layers, complement on); every encoder and extra-layer tensor gets a gradient, the complement none", async () => {
   const ds = synthetic({ seed: 5, numUsers: 40, numItems: 40, maxLen: 20 });
   const split = leaveOneOut(ds, { maxLen: 6 });
   const cfg = makeConfig({
@@ -148,8 +167,13 @@ Deno.test("SRMA's combined objective passes a finite-difference gradient check (
     dropout: 0.3,
     attnDropout: 0.3,
     neuronMask: 0.3,
+    // Both extra layers in both views, and not in the next-item branch: each
+    // must receive its gradient through the views alone. (With dropM 1 the
+    // layer a view keeps is a draw, so which layers receive one would be
+    // too; dropping only picks a subset of these same layers.)
     dropK: 2,
-    dropM: 1,
+    dropM: 0,
+    dropAtEval: false,
     complement: "transformer",
     complementGamma: 0.5,
     clWeight: 0.7,
@@ -164,20 +188,54 @@ Deno.test("SRMA's combined objective passes a finite-difference gradient check (
     epoch: 1,
     split,
   });
-  const names = model.trainable!;
-  const { checked, bad, grads } = await checkObjective(
+  const spec = joinSpecs(sasrecSpec(1), dropSpec(2));
+  assertSpecCovers(spec, model.trainable!);
+  // The complement encoder is frozen: not among the trainable tensors.
+  assert(Object.keys(model.params).some((n) => n.startsWith("comp/")));
+  const report = await checkObjective(
     model.objective!,
     model.params,
     prepared,
-    names,
+    spec,
   );
-  assert(checked >= 20, `only ${checked} parameters checked`);
-  assert(bad.length === 0, bad.join("\n"));
-  assert(
-    !names.some((n) => n.startsWith("comp/")),
-    "the complement encoder must not be trainable",
+  assertGradCheck(report, "SRMA");
+  disposeTree(report.grads);
+  model.dispose();
+});
+
+Deno.test("CL4SRec's objective passes a finite-difference gradient check; every encoder tensor gets a gradient", async () => {
+  const ds = synthetic({ seed: 6, numUsers: 40, numItems: 40, maxLen: 20 });
+  const split = leaveOneOut(ds, { maxLen: 6 });
+  const cfg = makeConfig({
+    method: "cl4srec",
+    hidden: 8,
+    heads: 2,
+    layers: 2,
+    maxLen: 6,
+    dropout: 0.3,
+    attnDropout: 0.3,
+    clWeight: 0.7,
+    batchSize: 8,
+  });
+  const rng = makeRng(4);
+  const model = cl4srec(cfg, split, rng);
+  perturbParams(model.params);
+  const batch = trainBatches(split, { batchSize: 8, rng })[0];
+  const prepared = model.prepareBatch!(batch, {
+    rng: makeRng(1),
+    epoch: 1,
+    split,
+  });
+  const spec = sasrecSpec(2);
+  assertSpecCovers(spec, model.trainable!);
+  const report = await checkObjective(
+    model.objective!,
+    model.params,
+    prepared,
+    spec,
   );
-  disposeTree(grads);
+  assertGradCheck(report, "CL4SRec");
+  disposeTree(report.grads);
   model.dispose();
 });
 

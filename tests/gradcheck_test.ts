@@ -1,24 +1,9 @@
 /**
  * Gradient checks of the encoders (SASRec, GRU) with both recommendation
- * losses against central finite differences on the cpu backend, plus padding
- * invariance and fully padded rows.
- *
- * Method: for each parameter tensor P, a random direction D (unit norm) and
- * a step eps, the loss is evaluated at P + eps D and P - eps D. The numeric
- * directional derivative is (L+ - L-) / (2 eps). The analytic one is
- * g . (P+ - P-) / (2 eps), where P+ and P- are the float32 values actually
- * stored (so float32 rounding of the perturbation does not count as error)
- * and g comes from `tf.variableGrads`.
- *
- * Tolerance: with L ~ 2 in float32 (unit roundoff 6e-8), each loss value
- * carries an absolute error of about 1e-6 after a few hundred operations;
- * divided by 2 eps = 2e-2 that is ~5e-5 in the numeric derivative. The
- * truncation error of a central difference is eps^2 / 6 * L''' ~ 2e-5 for
- * an O(1) third derivative. So: |analytic - numeric| <= 2e-2 * max(|a|, |n|)
- * + 2e-4. To make that meaningful, the weights are moved away from the
- * N(0, 0.02) initialisation (where most gradients are ~1e-5 and drown in
- * that noise) to N(0, 0.3)-sized values, and each checked derivative except
- * the ones that are zero by construction must be well above 2e-4.
+ * losses against central finite differences on the cpu backend (method and
+ * tolerances: tests/_gradcheck.ts), plus padding invariance and fully padded
+ * rows. Every parameter tensor is named and must receive a gradient, except
+ * SASRec's key biases, which must receive none.
  */
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend/init.ts";
@@ -33,7 +18,17 @@ import type { Encoder, SeqInput } from "../lib/nn/encoder.ts";
 import type { Params } from "../lib/nn/params.ts";
 import { normalArray } from "../lib/nn/params.ts";
 import { bceOneNegative, fullSoftmaxCE, softmaxCE } from "../lib/losses/rec.ts";
-import { makeRng, type Rng } from "../lib/util/rng.ts";
+import { makeRng } from "../lib/util/rng.ts";
+import { disposeTree } from "../lib/optim/transform.ts";
+import {
+  assertGradCheck,
+  assertSpecCovers,
+  checkObjective,
+  type GradSpec,
+  perturbParams,
+  sasrecSpec,
+} from "./_gradcheck.ts";
+import { stopGradient } from "../lib/nn/grad_reverse.ts";
 import {
   assert,
   assertAlmostEquals,
@@ -44,10 +39,6 @@ import {
 await initBackend("cpu");
 
 const NUM_ITEMS = 7;
-const EPS = 1e-2;
-const RTOL = 2e-2;
-const ATOL = 2e-4;
-
 // Fixed left-padded batch, B = 3, L = 5; targets = next item, 0 = none.
 const BATCH: SeqInput = {
   inputs: Int32Array.from([
@@ -70,18 +61,6 @@ const NEGATIVES = Int32Array.from([
   [0, 0, 0, 1, 2],
 ].flat());
 
-/** Replace every weight by a "trained-looking" value (see the header). */
-function perturbWeights(params: Params, rng: Rng): void {
-  for (const [name, v] of Object.entries(params)) {
-    const noise = normalArray(v.size, 0.3, rng);
-    const isGain = name.endsWith(".g");
-    const vals = noise.map((x) => (isGain ? 1 : 0) + x);
-    const t = tf.tensor(vals, v.shape);
-    v.assign(t);
-    t.dispose();
-  }
-}
-
 type LossKind = "ce" | "bce";
 
 function lossOf(enc: Encoder, params: Params, kind: LossKind): tf.Scalar {
@@ -92,98 +71,6 @@ function lossOf(enc: Encoder, params: Params, kind: LossKind): tf.Scalar {
       ? fullSoftmaxCE(h, emb, TARGETS)
       : bceOneNegative(h, emb, TARGETS, NEGATIVES);
   });
-}
-
-function lossValue(enc: Encoder, params: Params, kind: LossKind): number {
-  const l = lossOf(enc, params, kind);
-  const v = l.dataSync()[0];
-  l.dispose();
-  return v;
-}
-
-interface Check {
-  name: string;
-  analytic: number;
-  numeric: number;
-}
-
-function gradCheck(
-  enc: Encoder,
-  params: Params,
-  kind: LossKind,
-  rng: Rng,
-  directions = 2,
-): Check[] {
-  const names = Object.keys(params).sort();
-  const vars = names.map((n) => params[n]);
-  const { value, grads } = tf.variableGrads(
-    () => lossOf(enc, params, kind),
-    vars,
-  );
-  value.dispose();
-  const out: Check[] = [];
-  for (const name of names) {
-    const v = params[name];
-    const g = grads[v.name];
-    assert(g !== undefined, `no gradient for ${name}`);
-    const orig = v.clone();
-    // direction 0: along the analytic gradient (the derivative is |g|, the
-    // largest there is, so a wrong scale or sign shows); then random ones.
-    for (let d = 0; d <= directions; d++) {
-      const dirT = d === 0
-        ? tf.tidy(() => tf.div(g, tf.add(tf.norm(g), 1e-30)))
-        : tf.tidy(() => {
-          const r = tf.tensor(normalArray(v.size, 1, rng), v.shape);
-          return tf.div(r, tf.norm(r));
-        });
-      const plus = tf.tidy(() => tf.add(orig, tf.mul(dirT, EPS)));
-      const minus = tf.tidy(() => tf.sub(orig, tf.mul(dirT, EPS)));
-      v.assign(plus);
-      const lp = lossValue(enc, params, kind);
-      v.assign(minus);
-      const lm = lossValue(enc, params, kind);
-      v.assign(orig);
-      const a = tf.tidy(() =>
-        tf.div(tf.sum(tf.mul(g, tf.sub(plus, minus))), 2 * EPS)
-      );
-      out.push({
-        name: `${name}#${d}`,
-        analytic: a.dataSync()[0],
-        numeric: (lp - lm) / (2 * EPS),
-      });
-      tf.dispose([dirT, plus, minus, a]);
-    }
-    orig.dispose();
-  }
-  tf.dispose(grads);
-  return out;
-}
-
-function assertChecks(
-  checks: Check[],
-  zeroByConstruction: RegExp | null,
-  what: string,
-) {
-  const bad: string[] = [];
-  for (const c of checks) {
-    const err = Math.abs(c.analytic - c.numeric);
-    const lim = RTOL * Math.max(Math.abs(c.analytic), Math.abs(c.numeric)) +
-      ATOL;
-    if (!(err <= lim)) {
-      bad.push(`${c.name}: analytic ${c.analytic}, numeric ${c.numeric}`);
-    }
-    const zero = zeroByConstruction?.test(c.name) ?? false;
-    if (zero) {
-      if (!(Math.abs(c.analytic) < 1e-5)) {
-        bad.push(`${c.name}: expected a zero gradient, found ${c.analytic}`);
-      }
-    } else if (c.name.endsWith("#0") && !(Math.abs(c.analytic) > 10 * ATOL)) {
-      bad.push(
-        `${c.name}: derivative ${c.analytic} too small to be a real check`,
-      );
-    }
-  }
-  assert(bad.length === 0, `${what}:\n  ${bad.join("\n  ")}`);
 }
 
 function tinySasrec(
@@ -215,60 +102,130 @@ function tinyGru(seed: number): { enc: Encoder; params: Params } {
 
 const dispose = (p: Params) => Object.values(p).forEach((v) => v.dispose());
 
-// In SASRec, the key bias adds q . b_k to every score of a query row, which
-// the softmax ignores: its gradient is zero by construction.
-const SASREC_ZERO = /\.k\.b#/;
+/** The loss as an objective of the parameters (no batch: it is fixed). */
+const objective = (enc: Encoder, kind: LossKind) => (p: Params) => ({
+  total: lossOf(enc, p, kind),
+  terms: {},
+});
 
 for (const kind of ["ce", "bce"] as const) {
-  Deno.test(`gradcheck: SASRec with ${kind} loss, every parameter tensor`, () => {
+  Deno.test(`gradcheck: SASRec with ${kind} loss, every parameter tensor`, async () => {
     const { enc, params } = tinySasrec(1);
-    perturbWeights(params, makeRng(2));
-    const checks = gradCheck(enc, params, kind, makeRng(3));
-    // every tensor was checked: item_emb, pos_emb, ln_in (g, b), and per layer
-    // q/k/v/o, ffn1/ffn2 (w, b), ln_attn, ln_ffn (g, b)
-    const tensors = new Set(checks.map((c) => c.name.split("#")[0]));
-    assertEquals(tensors.size, 4 + 2 * (6 * 2 + 2 * 2));
-    for (
-      const n of [
-        "item_emb",
-        "enc.pos_emb",
-        "enc.ln_in.g",
-        "enc.0.q.w",
-        "enc.1.o.w",
-        "enc.1.ffn1.w",
-        "enc.0.ffn2.b",
-        "enc.1.ln_ffn.g",
-      ]
-    ) assert(tensors.has(n), `${n} not checked`);
-    assertChecks(checks, SASREC_ZERO, `SASRec ${kind}`);
+    perturbParams(params, 2);
+    // item_emb, pos_emb, ln_in (g, b), and per block q/k/v/o, ffn1/ffn2
+    // (w, b), ln_attn, ln_ffn (g, b); the key biases get no gradient
+    const spec = sasrecSpec(2);
+    assertSpecCovers(spec, Object.keys(params));
+    const report = await checkObjective(
+      objective(enc, kind),
+      params,
+      null,
+      spec,
+      {
+        seed: 3,
+      },
+    );
+    assertGradCheck(report, `SASRec ${kind}`);
+    disposeTree(report.grads);
     dispose(params);
   });
 
-  Deno.test(`gradcheck: GRU with ${kind} loss, every parameter tensor`, () => {
+  Deno.test(`gradcheck: GRU with ${kind} loss, every parameter tensor`, async () => {
     const { enc, params } = tinyGru(4);
-    perturbWeights(params, makeRng(5));
-    const checks = gradCheck(enc, params, kind, makeRng(6), 3);
-    assertEquals(
-      [...new Set(checks.map((c) => c.name.split("#")[0]))],
-      ["gru.bh", "gru.bx", "gru.wh", "gru.wx", "item_emb"],
+    perturbParams(params, 5);
+    const spec = {
+      nonZero: ["item_emb", "gru.wx", "gru.wh", "gru.bx", "gru.bh"],
+    };
+    assertSpecCovers(spec, Object.keys(params));
+    const report = await checkObjective(
+      objective(enc, kind),
+      params,
+      null,
+      spec,
+      {
+        seed: 6,
+      },
     );
-    assertChecks(checks, null, `GRU ${kind}`);
+    assertGradCheck(report, `GRU ${kind}`);
+    disposeTree(report.grads);
     dispose(params);
   });
 }
 
-Deno.test("gradcheck at the default N(0, 0.02) initialisation agrees too (CE)", () => {
-  // Smaller gradients, so only the tensors with a sizeable derivative can be
-  // checked meaningfully; all of them must still agree within tolerance.
+Deno.test("gradcheck at the default N(0, 0.02) initialisation agrees too (CE)", async () => {
+  // Smaller gradients: agreement within the tolerance is all that can be
+  // asked (no minimum gradient norm); the key biases still get none.
   const { enc, params } = tinySasrec(7);
-  const checks = gradCheck(enc, params, "ce", makeRng(8), 1);
-  for (const c of checks) {
-    const err = Math.abs(c.analytic - c.numeric);
-    assert(
-      err <= RTOL * Math.max(Math.abs(c.analytic), Math.abs(c.numeric)) + ATOL,
-      `${c.name}: analytic ${c.analytic}, numeric ${c.numeric}`,
+  const report = await checkObjective(
+    objective(enc, "ce"),
+    params,
+    null,
+    sasrecSpec(2),
+    {
+      seed: 8,
+      directions: 1,
+      minNorm: 0,
+    },
+  );
+  assertGradCheck(report, "SASRec CE at initialisation");
+  disposeTree(report.grads);
+  dispose(params);
+});
+
+Deno.test("the checker fails on a wrong gradient, a missing one and an unexpected one", async () => {
+  const params: Params = {
+    a: tf.variable(tf.tensor1d([0.3, -0.7, 1.1])),
+    b: tf.variable(tf.tensor1d([0.5, 0.2])),
+  };
+  // sum(a^3) + sum(b^2), with d/da written by hand: right, or 5% too large
+  const cube = (k: number) =>
+    tf.customGrad(
+      ((x: tf.Tensor, save: tf.GradSaveFunc) => {
+        save([x]);
+        return {
+          value: tf.pow(x, 3),
+          gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) =>
+            tf.mul(dy, tf.mul(3 * k, tf.square(xs))),
+        };
+      }) as unknown as Parameters<typeof tf.customGrad>[0],
     );
-  }
+  const f = (k: number, stopB = false) => (p: Params) => ({
+    total: tf.add(
+      tf.sum(cube(k)(p.a)),
+      tf.sum(tf.square(stopB ? stopGradient(p.b) : p.b)),
+    ) as tf.Scalar,
+    terms: {},
+  });
+  const run = async (
+    k: number,
+    spec: GradSpec,
+    stopB = false,
+    hold = false,
+  ) => {
+    const r = await checkObjective(f(k, stopB), params, null, spec, {
+      holdDetached: hold,
+    });
+    disposeTree(r.grads);
+    return r.bad;
+  };
+  const both = { nonZero: ["a", "b"] };
+  assertEquals(await run(1, both), []);
+  const wrong = await run(1.05, both);
+  assert(wrong.some((l) => l.startsWith("a#0:")), wrong.join("; "));
+  // b detached: the differences disagree with its zero gradient ...
+  const missing = await run(1, both, true);
+  assert(missing.some((l) => l.startsWith("b#0:")), missing.join("; "));
+  assert(missing.some((l) => l.startsWith("b: gradient norm 0 <")));
+  // ... unless detached values are held: then "it must receive one" is
+  // what catches it
+  const held = await run(1, both, true, true);
+  assertEquals(held.length, 1, held.join("; "));
+  assert(held[0].startsWith("b: gradient norm 0 <"), held[0]);
+  const unexpected = await run(1, { nonZero: ["a"], zero: ["b"] });
+  assert(
+    unexpected.some((l) => l.startsWith("b: expected a zero gradient")),
+    unexpected.join("; "),
+  );
   dispose(params);
 });
 
@@ -291,7 +248,7 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 
 Deno.test("SASRec: outputs do not depend on how much left padding there is", () => {
   const { enc, params } = tinySasrec(9);
-  perturbWeights(params, makeRng(10));
+  perturbParams(params, 10);
   const seq = [3, 5, 2];
   // L = 3 (no padding, positions 2..4 of maxLen 5) ...
   const short = enc.encode(params, {
@@ -326,7 +283,7 @@ Deno.test("SASRec: outputs do not depend on how much left padding there is", () 
 
 Deno.test("GRU: outputs do not depend on how much left padding there is", () => {
   const { enc, params } = tinyGru(11);
-  perturbWeights(params, makeRng(12));
+  perturbParams(params, 12);
   const seq = [3, 5, 2];
   const short = enc.encode(params, {
     inputs: Int32Array.from(seq),
@@ -362,7 +319,7 @@ Deno.test("GRU: outputs do not depend on how much left padding there is", () => 
 Deno.test("a fully padded row gives finite outputs and gradients (SASRec, GRU)", () => {
   for (const make of [tinySasrec, tinyGru]) {
     const { enc, params } = make(13);
-    perturbWeights(params, makeRng(14));
+    perturbParams(params, 14);
     const input: SeqInput = {
       inputs: Int32Array.from([0, 0, 0, 0, 0, 0, 0, 1, 2, 3]),
       batchSize: 2,
@@ -414,7 +371,7 @@ Deno.test("a fully padded row gives finite outputs and gradients (SASRec, GRU)",
 
 Deno.test("losses ignore positions whose target is 0", () => {
   const { enc, params } = tinySasrec(15);
-  perturbWeights(params, makeRng(16));
+  perturbParams(params, 16);
   const h = enc.encode(params, BATCH);
   const emb = params["item_emb"] as tf.Tensor2D;
   // Only one real target: equals a hand computation of -log softmax at it.
@@ -493,7 +450,7 @@ Deno.test("lastOnly: the last position's output and its gradients equal the full
   for (
     const { enc, params } of [tinySasrec(21), tinySasrec(22, 1), tinyGru(23)]
   ) {
-    perturbWeights(params, makeRng(24));
+    perturbParams(params, 24);
     const last = enc.encode(params, BATCH, { lastOnly: true });
     assertEquals(last.shape, [3, 1, 8]);
     last.dispose();
@@ -514,7 +471,7 @@ Deno.test("encodeLastByLength: length groups give the full pass's last position,
   // BATCH's rows have lengths 3, 5, 2 (left-padded): an odd group split
   const input = BATCH;
   for (const { enc, params } of [tinySasrec(31), tinyGru(32)]) {
-    perturbWeights(params, makeRng(33));
+    perturbParams(params, 33);
     const w = tf.tensor2d(normalArray(3 * 8, 1, makeRng(34)), [3, 8]);
     const full = () =>
       tf.reshape(
@@ -589,7 +546,7 @@ Deno.test("encodeLastStacked: two inputs of different widths in one pass give ea
     posOffset: 3,
   };
   for (const { enc, params } of [tinySasrec(51), tinyGru(52)]) {
-    perturbWeights(params, makeRng(53));
+    perturbParams(params, 53);
     const w = tf.tensor2d(normalArray(5 * 8, 1, makeRng(54)), [5, 8]);
     const last = (x: SeqInput) =>
       tf.reshape(

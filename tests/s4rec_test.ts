@@ -11,7 +11,16 @@ import { fit } from "../lib/training/fit.ts";
 import { loadDataset } from "../lib/experiment.ts";
 import { headTailAdversary, s4rec } from "../lib/methods/s4rec.ts";
 import { buildModel } from "../lib/methods/mod.ts";
-import { gradients, type LossFn } from "../lib/optim/stepper.ts";
+import { disposeTree } from "../lib/optim/transform.ts";
+import {
+  assertGradCheck,
+  assertSpecCovers,
+  checkObjective,
+  joinSpecs,
+  perturbParams,
+  sasrecSpec,
+  termGradientNorms,
+} from "./_gradcheck.ts";
 import { clusterReport, hasClusters, nmi } from "../lib/eval/cluster_report.ts";
 import { makeRng, shuffle } from "../lib/util/rng.ts";
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
@@ -70,85 +79,120 @@ Deno.test("s4rec: a step reports rec, clust, adv, cl, ckd (all finite) in both c
   );
 });
 
-Deno.test("s4rec: prototypes learn from L_clust only; the views' intents and teacher are detached; the adversary reaches the encoder", async () => {
-  const cfg = makeConfig({ ...SMALL, clustering: "online" });
-  const model = s4rec(cfg, small, makeRng(0));
+// A tiny S4Rec whose every term has a weight of its own (lambda != 1, so
+// the gradient reversal's accounting below is tested with its weight).
+// tau1 = 0.5, not 0.1: at 0.1 L_clust's curvature makes a central
+// difference with step 1e-2 off by 7% (5.82 against 5.46 along item_emb's
+// gradient; 5.46 again with step 1e-3).
+const TINY = {
+  method: "s4rec",
+  hidden: 8,
+  heads: 2,
+  layers: 1,
+  maxLen: 6,
+  batchSize: 8,
+  clusters: 4,
+  dropout: 0.3,
+  attnDropout: 0.3,
+  clusterWeight: 0.5,
+  clusterTemperature: 0.5,
+  clWeight: 0.7,
+  distillWeight: 0.6,
+  advWeight: 0.8,
+  clTemperature: 0.5,
+  augment: "mask,crop,reorder,insert",
+};
+const tinySplit = leaveOneOut(
+  synthetic({ seed: 5, numUsers: 40, numItems: 40, maxLen: 20 }),
+  { maxLen: 6 },
+);
+const TERMS = ["rec", "clust", "adv", "cl", "ckd"];
+const ADV_TENSORS = ["s4rec.adv.w", "s4rec.adv.b"];
+
+/** A tiny S4Rec with moved weights, its intents set, and a prepared batch. */
+async function tinyS4rec(clustering: "online" | "kmeans") {
+  const cfg = makeConfig({ ...TINY, clustering });
+  const rng = makeRng(3);
+  const model = s4rec(cfg, tinySplit, rng);
+  perturbParams(model.params);
+  await model.onEpochStart?.(1, tinySplit, makeRng(4)); // K-means intents
+  const batch = model.prepareBatch!(
+    trainBatches(tinySplit, { batchSize: 8, rng })[0],
+    { rng: makeRng(1), epoch: 1, split: tinySplit },
+  );
+  return { cfg, model, batch };
+}
+
+Deno.test("s4rec: where each named term's gradient goes: prototypes learn from L_clust only (the views' intents and teacher are detached), the classifier from L_adv only, the encoder from every term", async () => {
+  const { model, batch } = await tinyS4rec("online");
   try {
-    const ctx = { rng: makeRng(2), epoch: 1, split: small };
-    const batch = model.prepareBatch!(firstBatch(cfg), ctx);
-    const [recPart, viewPart] = model.objective as LossFn<unknown>[];
-    const names = model.trainable!;
-    const norm = async (part: LossFn<unknown>, name: string) => {
-      const { grads } = await gradients(
-        part,
-        model.params,
-        batch,
-        makeRng(3),
-        names,
-      );
-      const v = tf.norm(grads[name]).dataSync()[0];
-      for (const g of Object.values(grads)) g.dispose();
-      return v;
-    };
-    assert(await norm(recPart, "s4rec.prototypes") > 0, "no L_clust gradient");
-    assertEquals(await norm(viewPart, "s4rec.prototypes"), 0);
-    assert(await norm(viewPart, "item_emb") > 0);
-    assert(await norm(recPart, "s4rec.adv.w") > 0);
-    // with only the adversary on, the encoder still gets a gradient (via the GRL)
-    const advOnly = s4rec(
-      makeConfig({
-        ...SMALL,
-        clusterWeight: 0,
-        clWeight: 0,
-        distillWeight: 0,
-        advWeight: 1,
-      }),
-      small,
-      makeRng(0),
+    const names = [
+      "item_emb",
+      "enc.0.ffn2.w",
+      "s4rec.prototypes",
+      ...ADV_TENSORS,
+    ];
+    const norms = await termGradientNorms(
+      model.objective!,
+      model.params,
+      batch,
+      TERMS,
+      names,
     );
-    try {
-      const [advPart] = advOnly.objective as LossFn<unknown>[];
-      const { grads, terms } = await gradients(
-        advPart,
-        advOnly.params,
-        batch,
-        makeRng(3),
-        advOnly.trainable!,
-      );
-      assert(terms.adv > 0);
-      // rec's gradient alone vs rec + adv: the encoder's gradient changes
-      const recOnly = s4rec(
-        makeConfig({
-          ...SMALL,
-          clusterWeight: 0,
-          clWeight: 0,
-          distillWeight: 0,
-          advWeight: 0,
-        }),
-        small,
-        makeRng(0),
-      );
-      const r = await gradients(
-        (recOnly.objective as LossFn<unknown>[])[0],
-        recOnly.params,
-        batch,
-        makeRng(3),
-        recOnly.trainable!,
-      );
-      const diff = tf.norm(tf.sub(grads["item_emb"], r.grads["item_emb"]))
-        .dataSync()[0];
-      assert(diff > 0, "the adversary did not reach the encoder");
-      for (const g of [...Object.values(grads), ...Object.values(r.grads)]) {
-        g.dispose();
+    for (const term of TERMS) {
+      const g = norms[term];
+      const what = `${term}: ${JSON.stringify(g)}`;
+      // the encoder learns from every term (from L_adv through the reversal)
+      assert(g["item_emb"] > 1e-4 && g["enc.0.ffn2.w"] > 1e-4, what);
+      if (term === "clust") assert(g["s4rec.prototypes"] > 1e-4, what);
+      else assertEquals(g["s4rec.prototypes"], 0, what);
+      for (const n of ADV_TENSORS) {
+        if (term === "adv") assert(g[n] > 1e-4, what);
+        else assertEquals(g[n], 0, what);
       }
-      recOnly.dispose();
-    } finally {
-      advOnly.dispose();
     }
   } finally {
     model.dispose();
   }
 });
+
+for (const clustering of ["online", "kmeans"] as const) {
+  Deno.test(`s4rec (${clustering}): the combined objective, every term on, passes a finite-difference gradient check with the gradient reversal accounted for`, async () => {
+    const { cfg, model, batch } = await tinyS4rec(clustering);
+    try {
+      const spec = joinSpecs(sasrecSpec(1), {
+        nonZero: [
+          ...(clustering === "online" ? ["s4rec.prototypes"] : []),
+          ...ADV_TENSORS,
+        ],
+      });
+      assertSpecCovers(spec, model.trainable!);
+      const lambda = cfg.advWeight;
+      const report = await checkObjective(
+        model.objective!,
+        model.params,
+        batch,
+        spec,
+        {
+          // The reversal layer sits between z and the classifier: the
+          // classifier descends lambda L_adv, everything before it ascends
+          // it. So the gradient of a tensor before it is the slope of
+          // L - 2 lambda L_adv (= the other terms - lambda L_adv); the
+          // classifier's is the slope of L. What the objective detaches
+          // (Sinkhorn's codes, intents, teacher, scale) is held; the test
+          // above checks where each term's gradient goes.
+          holdDetached: true,
+          slopeOf: (name, total, terms) =>
+            ADV_TENSORS.includes(name) ? total : total - 2 * lambda * terms.adv,
+        },
+      );
+      assertGradCheck(report, `S4Rec ${clustering}`);
+      disposeTree(report.grads);
+    } finally {
+      model.dispose();
+    }
+  });
+}
 
 Deno.test("s4rec kmeans: onEpochStart sets K unit intents; clusters are deterministic; resume equals an uninterrupted run", async () => {
   const cfg = makeConfig({ ...SMALL, clustering: "kmeans", epochs: 2 });

@@ -16,6 +16,7 @@ import * as tf from "@tensorflow/tfjs";
 import { normalize } from "../losses/infonce.ts";
 import { logSumExpRows } from "../losses/rec.ts";
 import { sinkhorn, type SinkhornOptions } from "./sinkhorn.ts";
+import { stopGradient } from "../nn/grad_reverse.ts";
 
 /**
  * Cosine similarities `[B, K]` of embeddings `z` `[B, d]` and prototypes
@@ -116,10 +117,14 @@ export function onlineClustering(
   opts: OnlineClusteringOptions = {},
 ): OnlineClusteringOutput {
   const scores = cosineScores(z, prototypes);
-  const q = sinkhorn(scores, {
+  // Sinkhorn's targets have no gradient anyway; going through stopGradient
+  // marks them as detached, so a finite-difference check can hold them.
+  const detached = stopGradient(scores);
+  const q = sinkhorn(detached, {
     epsilon: opts.epsilon,
     iterations: opts.iterations,
   });
+  detached.dispose();
   const codes = tf.tidy(() => tf.mul(q, z.shape[0]) as tf.Tensor2D);
   q.dispose();
   const loss = clusterCrossEntropy(scores, codes, {

@@ -289,8 +289,9 @@ export function s4rec(
       clust = out.loss;
     } else {
       const scores = cosineScores(z, mu);
+      // The nearest centroid is a target (no gradient), like Sinkhorn's codes.
       const onehot = tf.tidy(() =>
-        tf.oneHot(tf.argMax(scores, 1), K).toFloat()
+        tf.oneHot(tf.argMax(stopGradient(scores), 1), K).toFloat()
       ) as tf.Tensor2D;
       clust = clusterCrossEntropy(scores, onehot, {
         temperature: cfg.clusterTemperature,

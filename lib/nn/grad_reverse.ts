@@ -13,6 +13,11 @@
  * Both are tfjs custom-gradient ops; nothing but the (empty) inputs of the
  * backward pass is kept on the tape.
  *
+ * `holdStopGradients()` is for finite-difference checks of losses with
+ * detached parts: the gradient treats a stop-gradient's value as a
+ * constant, so a loss evaluated at moved parameters must see the same
+ * constant, not the value recomputed from the moved parameters.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
@@ -74,5 +79,77 @@ export function gradReverse<T extends tf.Tensor>(x: T, scale = 1): T {
  * ```
  */
 export function stopGradient<T extends tf.Tensor>(x: T): T {
-  return scaledIdentity(0)(x) as T;
+  if (held?.replaying) {
+    const i = held.next++;
+    const v = held.values[i];
+    if (!v || v.shape.join() !== x.shape.join()) {
+      throw new Error(
+        `stopGradient (held): expected call ${
+          i + 1
+        } to detach a tensor of shape [${
+          v?.shape ?? "none recorded"
+        }], found [${x.shape}]`,
+      );
+    }
+    return tf.clone(v) as T;
+  }
+  const y = scaledIdentity(0)(x) as T;
+  if (held) held.values.push(tf.keep(tf.clone(y)));
+  return y;
+}
+
+/** Stop-gradient values recorded by {@linkcode holdStopGradients}. */
+export interface HeldStopGradients {
+  /**
+   * From now on, the i-th {@linkcode stopGradient} call returns the i-th
+   * recorded value (whatever its input); call it before each evaluation.
+   */
+  replay(): void;
+  /** Stop recording or replaying and free the recorded values. */
+  release(): void;
+}
+
+let held: { values: tf.Tensor[]; next: number; replaying: boolean } | null =
+  null;
+
+/**
+ * Record the value of every {@linkcode stopGradient} call from now on, in
+ * order, to replay them (`replay()`) when the same loss is evaluated again
+ * at moved parameters: then the loss's detached parts are the constants its
+ * gradient treats them as, and a finite difference of the loss can be
+ * compared with the gradient. For tests; one hold at a time.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { holdStopGradients, stopGradient } from "./grad_reverse.ts";
+ * // f(x) = x * stop(x): the gradient at 3 is stop(x) = 3, but f's own
+ * // slope is 2x = 6; with the detached value held, the slope is 3 too.
+ * const f = (x: number) => tf.mul(x, stopGradient(tf.scalar(x))).dataSync()[0];
+ * const hold = holdStopGradients();
+ * f(3); // records stop(x) = 3
+ * hold.replay();
+ * const up = f(3.5);
+ * hold.replay();
+ * const down = f(2.5);
+ * hold.release();
+ * if (Math.abs((up - down) - 3) > 1e-6) throw new Error(String(up - down));
+ * if (Math.abs((f(3.5) - f(2.5)) - 6) > 1e-6) throw new Error(); // released
+ * ```
+ */
+export function holdStopGradients(): HeldStopGradients {
+  if (held) throw new Error("holdStopGradients: a hold is already active");
+  const h = { values: [] as tf.Tensor[], next: 0, replaying: false };
+  held = h;
+  return {
+    replay: () => {
+      h.replaying = true;
+      h.next = 0;
+    },
+    release: () => {
+      tf.dispose(h.values);
+      h.values = [];
+      if (held === h) held = null;
+    },
+  };
 }
