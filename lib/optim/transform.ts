@@ -11,6 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Params } from "../nn/params.ts";
+import { fusedAdamAvailable, fusedAdamStep } from "../backend/adam_kernel.ts";
 
 /** Named tensors (gradients, updates, or moments). */
 export type TensorMap = Record<string, tf.Tensor>;
@@ -205,7 +206,44 @@ export function adam(
   const parts = [scaleByAdam(opts)];
   if (opts.weightDecay) parts.push(addDecayedWeights(opts.weightDecay));
   parts.push(scale(-lr));
-  return chain(...parts);
+  const composed = chain(...parts);
+  const b1 = opts.b1 ?? 0.9, b2 = opts.b2 ?? 0.999, eps = opts.eps ?? 1e-8;
+  const wd = opts.weightDecay ?? 0;
+  return {
+    init: composed.init,
+    update: (grads, state, params) => {
+      if (!fusedAdamAvailable()) return composed.update(grads, state, params);
+      // webgpu: the same update and state, three dispatches per tensor.
+      const [s, ...rest] = state as [
+        { count: number; mu: TensorMap; nu: TensorMap },
+        ...StateTree[],
+      ];
+      const count = s.count + 1;
+      const k = {
+        b1,
+        b2,
+        eps,
+        lr,
+        wd,
+        c1: 1 - Math.pow(b1, count),
+        c2: 1 - Math.pow(b2, count),
+      };
+      const mu: TensorMap = {}, nu: TensorMap = {}, updates: TensorMap = {};
+      for (const [name, g] of Object.entries(grads)) {
+        const r = fusedAdamStep(g, s.mu[name], s.nu[name], params[name], k);
+        mu[name] = r.m;
+        nu[name] = r.v;
+        updates[name] = r.u;
+      }
+      for (const name of Object.keys(s.mu)) {
+        if (!(name in grads)) {
+          mu[name] = tf.clone(s.mu[name]);
+          nu[name] = tf.clone(s.nu[name]);
+        }
+      }
+      return [updates, [{ count, mu, nu }, ...rest]];
+    },
+  };
 }
 
 /**

@@ -1,0 +1,247 @@
+/**
+ * Adam in one WGSL dispatch per output on webgpu: the tfjs kernel
+ * `SeqsslAdam` computes, elementwise from the gradient g, the moments m, v
+ * and (with weight decay) the parameter p, one of
+ *
+ *   which 0:  m' = m * b1 + g * (1 - b1)
+ *   which 1:  v' = v * b2 + (g * g) * (1 - b2)
+ *   which 2:  u  = -lr * ((m' / c1) / (sqrt(v' / c2) + eps) + wd * p)
+ *
+ * with the bias corrections c1 = 1 - b1^t, c2 = 1 - b2^t, in the same order
+ * of f32 operations as the composed tfjs ops of `scaleByAdam`,
+ * `addDecayedWeights` and `scale` (lib/optim/transform.ts), so that each
+ * update is those ops' update to within float rounding. One step of a
+ * parameter tensor is three dispatches (plus the add that applies `u`)
+ * instead of about fifteen tfjs kernels, each with its scalar constants
+ * uploaded. Registered for webgpu only: on cpu and wasm the composed ops
+ * run as they are.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-webgpu";
+
+/** The tfjs kernel name of the fused Adam step. */
+export const ADAM_KERNEL = "SeqsslAdam";
+
+/** Adam's constants for one step. */
+export interface AdamStepConstants {
+  /** First-moment decay. */
+  b1: number;
+  /** Second-moment decay. */
+  b2: number;
+  /** Denominator epsilon. */
+  eps: number;
+  /** 1 - b1^t. */
+  c1: number;
+  /** 1 - b2^t. */
+  c2: number;
+  /** Learning rate (the update is scaled by -lr). */
+  lr: number;
+  /** Decoupled weight decay (0 = none). */
+  wd: number;
+}
+
+/**
+ * The reference in TypeScript, each operation rounded to f32 as the tfjs
+ * kernels round it: new moments and the update, elementwise.
+ *
+ * @example
+ * ```ts
+ * import { adamReference } from "./adam_kernel.ts";
+ * const r = adamReference(
+ *   Float32Array.of(2), Float32Array.of(0), Float32Array.of(0), Float32Array.of(1),
+ *   { b1: 0.9, b2: 0.999, eps: 1e-8, c1: 0.1, c2: 0.001, lr: 0.5, wd: 0 },
+ * );
+ * // first step: m = 0.2, v = 0.004, update = -lr * sign(g) (up to eps)
+ * if (Math.abs(r.m[0] - 0.2) > 1e-7 || Math.abs(r.u[0] + 0.5) > 1e-6) throw new Error();
+ * ```
+ */
+export function adamReference(
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  p: Float32Array,
+  k: AdamStepConstants,
+): { m: Float32Array; v: Float32Array; u: Float32Array } {
+  const f = Math.fround;
+  const b1 = f(k.b1), b2 = f(k.b2), nb1 = f(1 - k.b1), nb2 = f(1 - k.b2);
+  const c1 = f(k.c1), c2 = f(k.c2), eps = f(k.eps);
+  const wd = f(k.wd), nlr = f(-k.lr);
+  const n = g.length;
+  const mo = new Float32Array(n), vo = new Float32Array(n);
+  const u = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    mo[i] = f(f(m[i] * b1) + f(g[i] * nb1));
+    vo[i] = f(f(v[i] * b2) + f(f(g[i] * g[i]) * nb2));
+    let x = f(f(mo[i] / c1) / f(f(Math.sqrt(f(vo[i] / c2))) + eps));
+    if (k.wd !== 0) x = f(x + f(p[i] * wd));
+    u[i] = f(x * nlr);
+  }
+  return { m: mo, v: vo, u };
+}
+
+type KernelFunc = tf.KernelFunc;
+
+function inputsOf(which: number, decay: boolean): string[] {
+  if (which === 0) return ["g", "m"];
+  if (which === 1) return ["g", "v"];
+  return decay ? ["g", "m", "v", "p"] : ["g", "m", "v"];
+}
+type TensorInfo = tf.TensorInfo;
+type KernelArgs = Parameters<KernelFunc>[0];
+
+/** A tfjs WebGPU program computing one of m', v', u per element. */
+class AdamProgram {
+  // Only the inputs the shader reads: WebGPU's automatic layout has no
+  // binding for an unread buffer.
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [128, 1, 1];
+  size = true;
+  uniforms =
+    "b1 : f32, nb1 : f32, b2 : f32, nb2 : f32, c1 : f32, c2 : f32, eps : f32, wd : f32, nlr : f32,";
+  which: number;
+  decay: boolean;
+  constructor(shape: number[], which: number, decay: boolean) {
+    this.outputShape = shape;
+    this.dispatchLayout = { x: shape.map((_, i) => i) };
+    this.dispatch = [Math.ceil(shape.reduce((a, b) => a * b, 1) / 128), 1, 1];
+    this.which = which;
+    this.decay = decay;
+    this.variableNames = inputsOf(which, decay);
+    this.shaderKey = `seqssl_adam_${which}_${decay}`;
+  }
+  getUserCode(): string {
+    const m = "(m[index] * uniforms.b1 + g[index] * uniforms.nb1)";
+    const v = "(v[index] * uniforms.b2 + (g[index] * g[index]) * uniforms.nb2)";
+    const body = this.which === 0
+      ? `let y = ${m};`
+      : this.which === 1
+      ? `let y = ${v};`
+      : `let mt = ${m};
+    let vt = ${v};
+    var x = (mt / uniforms.c1) / (sqrt(vt / uniforms.c2) + uniforms.eps);
+    ${this.decay ? "x = x + p[index] * uniforms.wd;" : ""}
+    let y = x * uniforms.nlr;`;
+    return `
+fn main(index : i32) {
+  if (index < uniforms.size) {
+    ${body}
+    setOutputAtIndex(index, y);
+  }
+}`;
+  }
+}
+
+function webgpuKernel(args: KernelArgs): TensorInfo {
+  const { g, m, v, p } = args.inputs as Record<string, TensorInfo>;
+  const a = args.attrs as unknown as AdamStepConstants & { which: number };
+  const backend = args.backend as unknown as {
+    runWebGPUProgram(
+      program: unknown,
+      inputs: TensorInfo[],
+      dtype: tf.DataType,
+      uniforms: { type: string; data: number[] }[],
+    ): TensorInfo;
+  };
+  const f = (x: number) => ({ type: "float32", data: [x] });
+  const all: Record<string, TensorInfo> = { g, m, v, p };
+  const program = new AdamProgram(g.shape, a.which, a.wd !== 0);
+  return backend.runWebGPUProgram(
+    program,
+    program.variableNames.map((name) => all[name]),
+    "float32",
+    [
+      f(a.b1),
+      f(1 - a.b1),
+      f(a.b2),
+      f(1 - a.b2),
+      f(a.c1),
+      f(a.c2),
+      f(a.eps),
+      f(a.wd),
+      f(-a.lr),
+    ],
+  );
+}
+
+let registered = false;
+
+/**
+ * Register `SeqsslAdam` for webgpu (idempotent).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { ADAM_KERNEL, registerAdamKernel } from "./adam_kernel.ts";
+ * registerAdamKernel();
+ * if (tf.getKernel(ADAM_KERNEL, "webgpu") === undefined) throw new Error();
+ * ```
+ */
+export function registerAdamKernel(): void {
+  if (registered) return;
+  registered = true;
+  if (tf.getKernel(ADAM_KERNEL, "webgpu") === undefined) {
+    tf.registerKernel({
+      kernelName: ADAM_KERNEL,
+      backendName: "webgpu",
+      kernelFunc: webgpuKernel,
+    });
+  }
+}
+
+/**
+ * Whether the fused Adam kernel serves the active backend (webgpu).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { fusedAdamAvailable } from "./adam_kernel.ts";
+ * await tf.setBackend("cpu");
+ * if (fusedAdamAvailable()) throw new Error("cpu runs the composed ops");
+ * ```
+ */
+export function fusedAdamAvailable(): boolean {
+  registerAdamKernel();
+  return tf.getKernel(ADAM_KERNEL, tf.getBackend()) !== undefined;
+}
+
+/**
+ * One fused Adam step of a tensor: the new moments and the update (three
+ * dispatches on webgpu). Only where {@linkcode fusedAdamAvailable}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { fusedAdamStep } from "./adam_kernel.ts";
+ * import { initBackend, probeWebGpu } from "./init.ts";
+ * if (await probeWebGpu()) {
+ *   await initBackend("webgpu");
+ *   const z = tf.zeros([2]);
+ *   const k = { b1: 0.9, b2: 0.999, eps: 1e-8, c1: 0.1, c2: 0.001, lr: 0.1, wd: 0 };
+ *   const { u } = fusedAdamStep(tf.tensor1d([3, -1]), z, z, z, k);
+ *   const d = await u.data(); // the first step is -lr * sign(g)
+ *   if (Math.abs(d[0] + 0.1) > 1e-6 || Math.abs(d[1] - 0.1) > 1e-6) throw new Error();
+ * }
+ * ```
+ */
+export function fusedAdamStep(
+  g: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  p: tf.Tensor,
+  k: AdamStepConstants,
+): { m: tf.Tensor; v: tf.Tensor; u: tf.Tensor } {
+  registerAdamKernel();
+  const run = (which: number) =>
+    tf.engine().runKernel(
+      ADAM_KERNEL,
+      { g, m, v, p },
+      { ...k, which } as unknown as tf.NamedAttrMap,
+    ) as tf.Tensor;
+  return { m: run(0), v: run(1), u: run(2) };
+}

@@ -1,0 +1,228 @@
+/**
+ * SASRec's additive attention mask built where the ids already are: the
+ * tfjs kernel `SeqsslAttentionMask` maps left-padded ids `[B, L]` (int32)
+ * to a bias `[B, 1, Q, L]` for the last `Q` query positions:
+ *
+ *   bias[b, 0, q, j] = 0     if j <= i and ids[b, j] != 0   (i = L - Q + q)
+ *                      -1e9  otherwise
+ *
+ * (causal, padded keys masked; a large negative rather than -Infinity, so a
+ * fully padded query row gives a uniform softmax instead of NaN). On webgpu
+ * it is one WGSL dispatch reading the ids already on the device: nothing of
+ * size B·L·L is built on the host or uploaded. On cpu and wasm it is the
+ * same loop in TypeScript, writing the backend's output directly.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import "@tensorflow/tfjs-backend-webgpu";
+
+/** The tfjs kernel name of the attention mask. */
+export const ATTENTION_MASK_KERNEL = "SeqsslAttentionMask";
+
+/** The masked bias, as float32 (the host loop's `Float32Array` value). */
+export const MASK_NEG = -1e9;
+
+type KernelFunc = tf.KernelFunc;
+type TensorInfo = tf.TensorInfo;
+type KernelArgs = Parameters<KernelFunc>[0];
+
+/**
+ * The mask of `ids` ([B, L], row-major) for the last `queries` positions,
+ * written into `out` ([B, 1, queries, L]): the reference of every backend.
+ *
+ * @example
+ * ```ts
+ * import { attentionMaskInto, MASK_NEG } from "./attention_mask.ts";
+ * const m = attentionMaskInto(new Int32Array([0, 5, 6]), 1, 3, 3, new Float32Array(9));
+ * // query 2 sees keys 1 and 2, not the padding at 0; query 0 sees nothing
+ * const N = Math.fround(MASK_NEG);
+ * if (m.join() !== [N, N, N, N, 0, N, N, 0, 0].join()) throw new Error(m.join());
+ * ```
+ */
+export function attentionMaskInto(
+  ids: ArrayLike<number>,
+  batchSize: number,
+  seqLen: number,
+  queries: number,
+  out: Float32Array,
+): Float32Array {
+  const L = seqLen, Q = queries, first = L - Q;
+  for (let b = 0; b < batchSize; b++) {
+    const row = b * L;
+    for (let q = 0; q < Q; q++) {
+      const i = first + q;
+      const base = (b * Q + q) * L;
+      for (let j = 0; j < L; j++) {
+        out[base + j] = j <= i && ids[row + j] !== 0 ? 0 : MASK_NEG;
+      }
+    }
+  }
+  return out;
+}
+
+function parts(
+  args: KernelArgs,
+): { ids: TensorInfo; B: number; L: number; Q: number } {
+  const ids = (args.inputs as { ids: TensorInfo }).ids;
+  if (ids.dtype !== "int32" || ids.shape.length !== 2) {
+    throw new Error(
+      `${ATTENTION_MASK_KERNEL}: expected int32 ids [B, L], found ${ids.dtype} [${ids.shape}]`,
+    );
+  }
+  const [B, L] = ids.shape;
+  const Q = (args.attrs as unknown as { queries: number }).queries;
+  if (!Number.isInteger(Q) || Q < 1 || Q > L) {
+    throw new Error(
+      `${ATTENTION_MASK_KERNEL}: expected queries in 1..${L}, found ${Q}`,
+    );
+  }
+  return { ids, B, L, Q };
+}
+
+function cpuKernel(args: KernelArgs): TensorInfo {
+  const { ids, B, L, Q } = parts(args);
+  const backend = args.backend as unknown as {
+    data: { get(id: object): { values: Int32Array } };
+    makeTensorInfo(s: number[], d: tf.DataType, v: Float32Array): TensorInfo;
+  };
+  const out = attentionMaskInto(
+    backend.data.get(ids.dataId).values,
+    B,
+    L,
+    Q,
+    new Float32Array(B * Q * L),
+  );
+  return backend.makeTensorInfo([B, 1, Q, L], "float32", out);
+}
+
+function wasmKernel(args: KernelArgs): TensorInfo {
+  const { ids, B, L, Q } = parts(args);
+  const backend = args.backend as unknown as {
+    makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+    typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array;
+  };
+  const out = backend.makeOutput([B, 1, Q, L], "float32");
+  attentionMaskInto(
+    backend.typedArrayFromHeap(ids),
+    B,
+    L,
+    Q,
+    backend.typedArrayFromHeap(out) as Float32Array,
+  );
+  return out;
+}
+
+/** A tfjs WebGPU program: one output element per invocation. */
+class AttentionMaskProgram {
+  variableNames = ["ids"];
+  outputShape: number[];
+  shaderKey = "seqssl_attention_mask";
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [128, 1, 1];
+  size = true;
+  uniforms = "seqLen : i32, queries : i32,";
+  constructor(shape: number[]) {
+    this.outputShape = shape;
+    this.dispatchLayout = { x: shape.map((_, i) => i) };
+    this.dispatch = [Math.ceil(shape.reduce((a, b) => a * b, 1) / 128), 1, 1];
+  }
+  getUserCode(): string {
+    return `
+fn main(index : i32) {
+  if (index < uniforms.size) {
+    let L = uniforms.seqLen;
+    let j = index % L;
+    let rq = index / L;             // b * queries + q
+    let q = rq % uniforms.queries;
+    let b = rq / uniforms.queries;
+    let i = L - uniforms.queries + q;
+    var v = -1.0e9;
+    if (j <= i && ids[b * L + j] != 0) { v = 0.0; }
+    setOutputAtIndex(index, v);
+  }
+}`;
+  }
+}
+
+function webgpuKernel(args: KernelArgs): TensorInfo {
+  const { ids, B, L, Q } = parts(args);
+  const backend = args.backend as unknown as {
+    runWebGPUProgram(
+      program: unknown,
+      inputs: TensorInfo[],
+      dtype: tf.DataType,
+      uniforms: { type: string; data: number[] }[],
+    ): TensorInfo;
+  };
+  return backend.runWebGPUProgram(
+    new AttentionMaskProgram([B, 1, Q, L]),
+    [ids],
+    "float32",
+    [{ type: "int32", data: [L] }, { type: "int32", data: [Q] }],
+  );
+}
+
+let registered = false;
+
+/**
+ * Register `SeqsslAttentionMask` for cpu, wasm and webgpu (idempotent; it
+ * has no gradient: ids are not differentiable).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { ATTENTION_MASK_KERNEL, registerAttentionMask } from "./attention_mask.ts";
+ * registerAttentionMask();
+ * if (tf.getKernel(ATTENTION_MASK_KERNEL, "webgpu") === undefined) throw new Error();
+ * ```
+ */
+export function registerAttentionMask(): void {
+  if (registered) return;
+  registered = true;
+  const kernels: [string, KernelFunc][] = [
+    ["cpu", cpuKernel],
+    ["wasm", wasmKernel],
+    ["webgpu", webgpuKernel],
+  ];
+  for (const [backendName, kernelFunc] of kernels) {
+    if (tf.getKernel(ATTENTION_MASK_KERNEL, backendName) === undefined) {
+      tf.registerKernel({
+        kernelName: ATTENTION_MASK_KERNEL,
+        backendName,
+        kernelFunc,
+      });
+    }
+  }
+}
+
+/**
+ * The additive attention bias `[B, 1, queries, L]` of left-padded ids
+ * `[B, L]` (an int32 tensor, on the device already), for the last `queries`
+ * positions (default all `L`).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { attentionMaskOf } from "./attention_mask.ts";
+ * await tf.setBackend("cpu");
+ * const m = attentionMaskOf(tf.tensor2d([[0, 5, 6]], [1, 3], "int32"), 1);
+ * // the last query sees keys 1 and 2
+ * if (m.shape.join() !== "1,1,1,3" || m.dataSync()[0] >= 0 || m.dataSync()[2] !== 0) {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function attentionMaskOf(
+  ids: tf.Tensor2D,
+  queries: number = ids.shape[1],
+): tf.Tensor4D {
+  registerAttentionMask();
+  return tf.engine().runKernel(
+    ATTENTION_MASK_KERNEL,
+    { ids },
+    { queries } as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor4D;
+}
