@@ -20,6 +20,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
+import { ADAM_UNIFORMS, adamWgsl } from "../../kernels/adam.ts";
 
 /** The tfjs kernel name of the fused Adam step. */
 export const ADAM_KERNEL = "SeqsslAdam";
@@ -102,8 +103,7 @@ class AdamProgram {
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [128, 1, 1];
   size = true;
-  uniforms =
-    "b1 : f32, nb1 : f32, b2 : f32, nb2 : f32, c1 : f32, c2 : f32, eps : f32, wd : f32, nlr : f32,";
+  uniforms = ADAM_UNIFORMS;
   which: number;
   decay: boolean;
   constructor(shape: number[], which: number, decay: boolean) {
@@ -116,24 +116,7 @@ class AdamProgram {
     this.shaderKey = `seqssl_adam_${which}_${decay}`;
   }
   getUserCode(): string {
-    const m = "(m[index] * uniforms.b1 + g[index] * uniforms.nb1)";
-    const v = "(v[index] * uniforms.b2 + (g[index] * g[index]) * uniforms.nb2)";
-    const body = this.which === 0
-      ? `let y = ${m};`
-      : this.which === 1
-      ? `let y = ${v};`
-      : `let mt = ${m};
-    let vt = ${v};
-    var x = (mt / uniforms.c1) / (sqrt(vt / uniforms.c2) + uniforms.eps);
-    ${this.decay ? "x = x + p[index] * uniforms.wd;" : ""}
-    let y = x * uniforms.nlr;`;
-    return `
-fn main(index : i32) {
-  if (index < uniforms.size) {
-    ${body}
-    setOutputAtIndex(index, y);
-  }
-}`;
+    return adamWgsl(this.which, this.decay);
   }
 }
 

@@ -17,6 +17,10 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
+import {
+  ATTENTION_MASK_UNIFORMS,
+  ATTENTION_MASK_WGSL,
+} from "../../kernels/attention_mask.ts";
 
 /** The tfjs kernel name of the attention mask. */
 export const ATTENTION_MASK_KERNEL = "SeqsslAttentionMask";
@@ -123,27 +127,14 @@ class AttentionMaskProgram {
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [128, 1, 1];
   size = true;
-  uniforms = "seqLen : i32, queries : i32,";
+  uniforms = ATTENTION_MASK_UNIFORMS;
   constructor(shape: number[]) {
     this.outputShape = shape;
     this.dispatchLayout = { x: shape.map((_, i) => i) };
     this.dispatch = [Math.ceil(shape.reduce((a, b) => a * b, 1) / 128), 1, 1];
   }
   getUserCode(): string {
-    return `
-fn main(index : i32) {
-  if (index < uniforms.size) {
-    let L = uniforms.seqLen;
-    let j = index % L;
-    let rq = index / L;             // b * queries + q
-    let q = rq % uniforms.queries;
-    let b = rq / uniforms.queries;
-    let i = L - uniforms.queries + q;
-    var v = -1.0e9;
-    if (j <= i && ids[b * L + j] != 0) { v = 0.0; }
-    setOutputAtIndex(index, v);
-  }
-}`;
+    return ATTENTION_MASK_WGSL;
   }
 }
 

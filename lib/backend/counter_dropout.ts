@@ -26,6 +26,10 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
+import {
+  COUNTER_DROPOUT_UNIFORMS,
+  COUNTER_DROPOUT_WGSL,
+} from "../../kernels/counter_dropout.ts";
 
 /**
  * The tfjs kernel name of counter-based dropout.
@@ -200,14 +204,6 @@ function wasmKernel(args: KernelArgs): TensorInfo {
   return out;
 }
 
-/** The WGSL hash, identical in bits to {@linkcode pcgHash}. */
-const WGSL_PCG = `
-fn pcgHash(v : u32) -> u32 {
-  let state = v * 747796405u + 2891336453u;
-  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-  return (word >> 22u) ^ word;
-}`;
-
 /** A tfjs WebGPU program: y = x * mask, one element per invocation. */
 class DropoutProgram {
   variableNames = ["x"];
@@ -217,23 +213,14 @@ class DropoutProgram {
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [128, 1, 1];
   size = true;
-  uniforms = "key : u32, threshold : u32, scale : f32,";
+  uniforms = COUNTER_DROPOUT_UNIFORMS;
   constructor(shape: number[]) {
     this.outputShape = shape;
     this.dispatchLayout = { x: shape.map((_, i) => i) };
     this.dispatch = [Math.ceil(sizeOf(shape) / 128), 1, 1];
   }
   getUserCode(): string {
-    return `
-${WGSL_PCG}
-fn main(index : i32) {
-  if (index < uniforms.size) {
-    let h = pcgHash(pcgHash(u32(index)) ^ uniforms.key);
-    var y = 0.0;
-    if (h >= uniforms.threshold) { y = x[index] * uniforms.scale; }
-    setOutputAtIndex(index, y);
-  }
-}`;
+    return COUNTER_DROPOUT_WGSL;
   }
 }
 
