@@ -19,7 +19,6 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import "@tensorflow/tfjs-backend-webgpu";
 import { ADAM_UNIFORMS, adamWgsl } from "../../kernels/adam.ts";
 
 /** The tfjs kernel name of the fused Adam step. */

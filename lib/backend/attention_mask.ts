@@ -15,8 +15,6 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import "@tensorflow/tfjs-backend-wasm";
-import "@tensorflow/tfjs-backend-webgpu";
 import {
   ATTENTION_MASK_UNIFORMS,
   ATTENTION_MASK_WGSL,

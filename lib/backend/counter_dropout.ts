@@ -24,8 +24,6 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import "@tensorflow/tfjs-backend-wasm";
-import "@tensorflow/tfjs-backend-webgpu";
 import {
   COUNTER_DROPOUT_UNIFORMS,
   COUNTER_DROPOUT_WGSL,
