@@ -11,7 +11,7 @@ import { evalBatches } from "../data/batch.ts";
 import type { SeqInput } from "../nn/encoder.ts";
 import { DEFAULT_KS, type GroupedMetrics, groupedMetrics } from "./metrics.ts";
 import { ranksFromScores } from "./rank.ts";
-import { GpuRanker } from "../backend/gpu_rank.ts";
+import { historyCsr, rankTargets } from "../backend/rank_kernel.ts";
 import {
   blockItems,
   DEFAULT_MAX_CELLS,
@@ -46,9 +46,10 @@ export interface EvaluateOptions {
   /** Evaluate only these users (default: all). */
   users?: Int32Array;
   /**
-   * Where ranks are computed: "gpu" = seqssl's WGSL kernel on the tfjs
-   * WebGPU backend's device, "cpu" = a TypeScript pass over the tfjs score
-   * block. Default: "gpu" when the active backend is webgpu, else "cpu".
+   * Where ranks are computed: "gpu" = on the tfjs WebGPU backend's device
+   * (seqssl's `SeqsslRankTargets` kernel over tfjs's scores; only the
+   * ranks come back), "cpu" = a TypeScript pass over the tfjs score block.
+   * Default: "gpu" when the active backend is webgpu, else "cpu".
    */
   ranker?: "gpu" | "cpu";
   /**
@@ -63,72 +64,66 @@ export interface EvaluateOptions {
    */
   repeatable?: boolean;
   /**
-   * Most score cells (users x items) held at once on the "cpu" ranker: when
-   * a batch times all items exceeds it, the item table is streamed in
+   * Most score cells (users x items) held at once: on the "cpu" ranker,
+   * when a batch times all items exceeds it, the item table is streamed in
    * blocks of `maxCells / batchSize` items (the same ranks, memory O(batch
-   * x block) instead of O(batch x items)).
+   * x block) instead of O(batch x items)); on the "gpu" ranker, rows are
+   * scored `maxCells / items` at a time.
    * @default 16777216 (2^24)
    */
   maxCells?: number;
 }
 
-let gpuRanker: { device: unknown; ranker: GpuRanker } | undefined;
-
-/** The ranker on the tfjs WebGPU backend's device, compiled once. */
-async function sharedGpuRanker(): Promise<GpuRanker> {
-  const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
-  if (!device) {
-    throw new Error(
-      "ranker 'gpu': expected the tfjs webgpu backend to be active",
-    );
-  }
-  if (gpuRanker?.device !== device) {
-    gpuRanker = { device, ranker: await GpuRanker.create(device) };
-  }
-  return gpuRanker.ranker;
-}
-
-/** Ranks of `users`' targets from the WGSL kernel: one pass over all users. */
-async function gpuRanks(
+/**
+ * Ranks of the batches' targets computed on the device (webgpu): scores by
+ * tfjs's matmul from the encoder's output, then `SeqsslRankTargets`
+ * excludes the history and counts the items above the target. Neither
+ * sequence embeddings nor scores leave the device; the ranks of the whole
+ * pass come back in one read. Rows are scored `maxCells / N` at a time.
+ */
+async function deviceRanks(
   scorer: Scorer,
   batches: ReturnType<typeof evalBatches>,
   hist: Int32Array[],
   targets: Int32Array,
-  numUsers: number,
-): Promise<Int32Array> {
-  const itemsT = scorer.items();
-  const items = (await itemsT.data()) as Float32Array;
-  const d = itemsT.shape[1];
-  itemsT.dispose();
-  const total = batches.reduce((s, b) => s + b.batchSize, 0);
-  const queries = new Float32Array(total * d);
-  const order = new Int32Array(total);
-  let row = 0;
-  for (const batch of batches) {
-    const r = scorer.represent(batch);
-    queries.set((await r.data()) as Float32Array, row * d);
-    r.dispose();
-    order.set(batch.users, row);
-    row += batch.batchSize;
+  numItems: number,
+  maxCells: number,
+  ranks: Int32Array,
+): Promise<void> {
+  const itemsT = tf.tidy(() => tf.transpose(scorer.items()));
+  const parts: tf.Tensor1D[] = [];
+  const order: number[] = [];
+  const rowsAtOnce = Math.max(1, Math.floor(maxCells / numItems));
+  try {
+    for (const batch of batches) {
+      const reps = scorer.represent(batch);
+      const bu = batch.users;
+      for (let r0 = 0; r0 < bu.length; r0 += rowsAtOnce) {
+        const rows = Math.min(rowsAtOnce, bu.length - r0);
+        const us = bu.subarray(r0, r0 + rows);
+        parts.push(tf.tidy(() => {
+          const q = rows === bu.length ? reps : tf.slice(reps, [r0, 0], [
+            rows,
+            -1,
+          ]);
+          return rankTargets(
+            tf.matMul(q, itemsT),
+            Int32Array.from(us, (u) => targets[u]),
+            historyCsr(Array.from(us, (u) => hist[u]), numItems),
+          );
+        }));
+        order.push(...us);
+      }
+      reps.dispose();
+    }
+    const all = tf.concat(parts);
+    const values = await all.data();
+    all.dispose();
+    order.forEach((u, i) => ranks[u] = values[i]);
+  } finally {
+    tf.dispose(parts);
+    itemsT.dispose();
   }
-  const offsets = new Int32Array(total + 1);
-  for (let i = 0; i < total; i++) {
-    offsets[i + 1] = offsets[i] + hist[order[i]].length;
-  }
-  const ids = new Int32Array(offsets[total]);
-  for (let i = 0; i < total; i++) ids.set(hist[order[i]], offsets[i]);
-  const ranker = await sharedGpuRanker();
-  const res = await ranker.rank({
-    queries,
-    items,
-    dim: d,
-    history: { offsets, ids },
-    targets: Int32Array.from(order, (u) => targets[u]),
-    k: 1,
-  });
-  const ranks = new Int32Array(numUsers).fill(-1);
-  for (let i = 0; i < total; i++) ranks[order[i]] = res.ranks![i];
-  return ranks;
 }
 
 /** Ranks from the item table in blocks of `width` items (see stream.ts). */
@@ -203,7 +198,16 @@ export async function evaluate(
   const where = opts.ranker ?? (tf.getBackend() === "webgpu" ? "gpu" : "cpu");
   let ranks: Int32Array;
   if (where === "gpu") {
-    ranks = await gpuRanks(scorer, batches, hist, targets, numUsers);
+    ranks = new Int32Array(numUsers).fill(-1);
+    await deviceRanks(
+      scorer,
+      batches,
+      hist,
+      targets,
+      split.numItems,
+      opts.maxCells ?? DEFAULT_MAX_CELLS,
+      ranks,
+    );
   } else {
     ranks = new Int32Array(numUsers).fill(-1);
     const N = split.numItems;
