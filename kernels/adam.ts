@@ -14,7 +14,8 @@ export const ADAM_UNIFORMS =
 
 /**
  * The body computing m' (which 0, reads g, m), v' (1: g, v) or the update
- * (2: g, m, v, and p when `decay`).
+ * (2: g, m, v, and p when `decay`); `gated` adds the input `gate`: where
+ * `gate[0]` is 0 the moments pass through and the update is 0.
  *
  * @example
  * ```ts
@@ -23,7 +24,11 @@ export const ADAM_UNIFORMS =
  * if (adamWgsl(2, false).includes("p[index]")) throw new Error();
  * ```
  */
-export function adamWgsl(which: number, decay: boolean): string {
+export function adamWgsl(
+  which: number,
+  decay: boolean,
+  gated = false,
+): string {
   const m = "(m[index] * uniforms.b1 + g[index] * uniforms.nb1)";
   const v = "(v[index] * uniforms.b2 + (g[index] * g[index]) * uniforms.nb2)";
   const body = which === 0 ? `let y = ${m};` : which === 1 ? `let y = ${v};` : `
@@ -32,11 +37,15 @@ export function adamWgsl(which: number, decay: boolean): string {
     var x = (mt / uniforms.c1) / (sqrt(vt / uniforms.c2) + uniforms.eps);
     ${decay ? "x = x + p[index] * uniforms.wd;" : ""}
     let y = x * uniforms.nlr;`;
+  // A closed gate (0) keeps the moments and gives a zero update; select()
+  // picks without arithmetic, so a NaN gradient does not leak through.
+  const keep = which === 0 ? "m[index]" : which === 1 ? "v[index]" : "0.0";
+  const out = gated ? `select(${keep}, y, gate[0] > 0.5)` : "y";
   return /* wgsl */ `
 fn main(index : i32) {
   if (index < uniforms.size) {
     ${body}
-    setOutputAtIndex(index, y);
+    setOutputAtIndex(index, ${out});
   }
 }`;
 }

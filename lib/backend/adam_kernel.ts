@@ -83,10 +83,15 @@ export function adamReference(
 
 type KernelFunc = tf.KernelFunc;
 
-function inputsOf(which: number, decay: boolean): string[] {
-  if (which === 0) return ["g", "m"];
-  if (which === 1) return ["g", "v"];
-  return decay ? ["g", "m", "v", "p"] : ["g", "m", "v"];
+function inputsOf(which: number, decay: boolean, gated: boolean): string[] {
+  const names = which === 0
+    ? ["g", "m"]
+    : which === 1
+    ? ["g", "v"]
+    : decay
+    ? ["g", "m", "v", "p"]
+    : ["g", "m", "v"];
+  return gated ? [...names, "gate"] : names;
 }
 type TensorInfo = tf.TensorInfo;
 type KernelArgs = Parameters<KernelFunc>[0];
@@ -105,22 +110,29 @@ class AdamProgram {
   uniforms = ADAM_UNIFORMS;
   which: number;
   decay: boolean;
-  constructor(shape: number[], which: number, decay: boolean) {
+  gated: boolean;
+  constructor(
+    shape: number[],
+    which: number,
+    decay: boolean,
+    gated: boolean,
+  ) {
     this.outputShape = shape;
     this.dispatchLayout = { x: shape.map((_, i) => i) };
     this.dispatch = [Math.ceil(shape.reduce((a, b) => a * b, 1) / 128), 1, 1];
     this.which = which;
     this.decay = decay;
-    this.variableNames = inputsOf(which, decay);
-    this.shaderKey = `seqssl_adam_${which}_${decay}`;
+    this.gated = gated;
+    this.variableNames = inputsOf(which, decay, gated);
+    this.shaderKey = `seqssl_adam_${which}_${decay}_${gated}`;
   }
   getUserCode(): string {
-    return adamWgsl(this.which, this.decay);
+    return adamWgsl(this.which, this.decay, this.gated);
   }
 }
 
 function webgpuKernel(args: KernelArgs): TensorInfo {
-  const { g, m, v, p } = args.inputs as Record<string, TensorInfo>;
+  const { g, m, v, p, gate } = args.inputs as Record<string, TensorInfo>;
   const a = args.attrs as unknown as AdamStepConstants & { which: number };
   const backend = args.backend as unknown as {
     runWebGPUProgram(
@@ -131,8 +143,13 @@ function webgpuKernel(args: KernelArgs): TensorInfo {
     ): TensorInfo;
   };
   const f = (x: number) => ({ type: "float32", data: [x] });
-  const all: Record<string, TensorInfo> = { g, m, v, p };
-  const program = new AdamProgram(g.shape, a.which, a.wd !== 0);
+  const all: Record<string, TensorInfo> = { g, m, v, p, gate };
+  const program = new AdamProgram(
+    g.shape,
+    a.which,
+    a.wd !== 0,
+    gate !== undefined,
+  );
   return backend.runWebGPUProgram(
     program,
     program.variableNames.map((name) => all[name]),
@@ -194,7 +211,9 @@ export function fusedAdamAvailable(): boolean {
 
 /**
  * One fused Adam step of a tensor: the new moments and the update (three
- * dispatches on webgpu). Only where {@linkcode fusedAdamAvailable}.
+ * dispatches on webgpu). Only where {@linkcode fusedAdamAvailable}. With a
+ * `gate` (a float scalar on the device): where it is 0, the moments come
+ * back unchanged and the update is 0, whatever the gradient holds.
  *
  * @example
  * ```ts
@@ -217,12 +236,16 @@ export function fusedAdamStep(
   v: tf.Tensor,
   p: tf.Tensor,
   k: AdamStepConstants,
+  gate?: tf.Tensor,
 ): { m: tf.Tensor; v: tf.Tensor; u: tf.Tensor } {
   registerAdamKernel();
+  const inputs: tf.NamedTensorMap = gate
+    ? { g, m, v, p, gate }
+    : { g, m, v, p };
   const run = (which: number) =>
     tf.engine().runKernel(
       ADAM_KERNEL,
-      { g, m, v, p },
+      inputs,
       { ...k, which } as unknown as tf.NamedAttrMap,
     ) as tf.Tensor;
   return { m: run(0), v: run(1), u: run(2) };

@@ -104,7 +104,13 @@ export function metaStepper<B>(
       [n1]: s1.init(params),
       [n2]: s2.init(params),
     }),
-    step: async (params, optState, batch, rng): Promise<StepResult> => {
+    step: async (
+      params,
+      optState,
+      batch,
+      rng,
+      deferred,
+    ): Promise<StepResult> => {
       const st = optState as Record<string, StateTree>;
       for (const n of [n1, n2]) {
         if (!(n in st)) {
@@ -115,15 +121,18 @@ export function metaStepper<B>(
           );
         }
       }
-      const r1 = await s1.step(params, st[n1], batch, rng);
+      const r1 = await s1.step(params, st[n1], batch, rng, deferred);
       let r2: StepResult;
       try {
-        r2 = await s2.step(params, st[n2], batch, rng);
+        if (deferred) deferred.prefix = `${n2}.`;
+        r2 = await s2.step(params, st[n2], batch, rng, deferred);
       } catch (e) {
         // Keep the caller's record usable: stage 1's new state replaces the
         // one it consumed.
         st[n1] = r1.optState;
         throw e;
+      } finally {
+        if (deferred) deferred.prefix = "";
       }
       const terms = { ...r1.terms };
       for (const [k, v] of Object.entries(r2.terms)) terms[`${n2}.${k}`] = v;

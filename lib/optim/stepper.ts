@@ -22,6 +22,7 @@ import { applyUpdates, disposeTree } from "./transform.ts";
 import type { LossOutput } from "../losses/combine.ts";
 import type { TrainBatch } from "../data/types.ts";
 import { rowChunks } from "../data/batch.ts";
+import { type DeferredTerms, termsFromValues, TOTAL_SLOT } from "./deferred.ts";
 export type { LossOutput };
 
 /** A differentiable objective over parameters and a batch. */
@@ -41,12 +42,17 @@ export interface Stepper<B> {
   trainable: string[];
   /** The optimiser's initial state for the trainable parameters. */
   init(params: Params): StateTree;
-  /** One update: gradients of the loss, optimiser, in-place parameter update. */
+  /**
+   * One update: gradients of the loss, optimiser, in-place parameter update.
+   * With `deferred` (and an optimiser that honours its gate), nothing is
+   * read back: the terms are queued there and `terms` is empty.
+   */
   step(
     params: Params,
     optState: StateTree,
     batch: B,
     rng: Rng,
+    deferred?: DeferredTerms,
   ): Promise<StepResult>;
 }
 
@@ -153,8 +159,80 @@ export function objectiveValue<B>(
   return total;
 }
 
-/** The key of a tape's total among the values read back (not a term name). */
-const TOTAL = "\u0000total";
+/** Gradients and the packed loss terms, still on the device. */
+export interface DeviceGradients {
+  /** Gradient per trainable name (zeros where none reached it). */
+  grads: TensorMap;
+  /** Every tape's terms and total, packed `[slots]` (float32). */
+  packed: tf.Tensor1D;
+  /** The slot names of `packed` (`TOTAL_SLOT` for a tape's total). */
+  names: string[];
+}
+
+/**
+ * Gradients of `loss` w.r.t. the named parameters with every term and
+ * total packed in one tensor, nothing read back. The caller disposes both.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { deviceGradients } from "./stepper.ts";
+ * import { makeRng } from "../util/rng.ts";
+ * const params = { w: tf.variable(tf.scalar(3)) };
+ * const r = deviceGradients(
+ *   (p) => { const t = tf.square(p.w) as tf.Scalar; return { total: t, terms: { sq: t } }; },
+ *   params, null, makeRng(0), ["w"],
+ * );
+ * if (r.grads.w.dataSync()[0] !== 6 || r.packed.dataSync().join() !== "9,9") throw new Error();
+ * ```
+ */
+export function deviceGradients<B>(
+  loss: Objective<B>,
+  params: Params,
+  batch: B,
+  rng: Rng,
+  names: string[],
+): DeviceGradients {
+  const vars = names.map((n) => {
+    const v = params[n];
+    if (!v) throw new Error(`stepper: no parameter named '${n}'`);
+    return v;
+  });
+  const tapes = objectiveTapes(loss, batch);
+  const byName: TensorMap = {};
+  const slots: string[] = [];
+  const scalars: tf.Scalar[] = [];
+  for (const [part, b, w] of tapes) {
+    const { value, grads } = tf.variableGrads(() => {
+      const out = part(params, b, rng);
+      for (const [k, t] of Object.entries(out.terms)) {
+        slots.push(k);
+        scalars.push(tf.keep(w === 1 ? tf.clone(t) : tf.mul(t, w)));
+      }
+      return w === 1 ? out.total : tf.mul(out.total, w) as tf.Scalar;
+    }, vars);
+    slots.push(TOTAL_SLOT);
+    scalars.push(value);
+    names.forEach((n, i) => {
+      const g = grads[vars[i].name];
+      if (!g) return;
+      if (byName[n]) {
+        const sum = tf.add(byName[n], g);
+        byName[n].dispose();
+        g.dispose();
+        byName[n] = sum;
+      } else {
+        byName[n] = g;
+      }
+    });
+  }
+  const packed = tf.stack(scalars) as tf.Tensor1D;
+  tf.dispose(scalars);
+  names.forEach((n, i) => {
+    byName[n] ??= tf.zerosLike(vars[i]);
+  });
+  return { grads: byName, packed, names: slots };
+}
 
 /**
  * Gradients of `loss` w.r.t. the named parameters, with the terms' values;
@@ -181,65 +259,26 @@ export async function gradients<B>(
   rng: Rng,
   names: string[],
 ): Promise<{ grads: TensorMap; terms: Record<string, number> }> {
-  const vars = names.map((n) => {
-    const v = params[n];
-    if (!v) throw new Error(`stepper: no parameter named '${n}'`);
-    return v;
-  });
-  const tapes = objectiveTapes(loss, batch);
-  const byName: TensorMap = {};
+  const { grads, packed, names: slots } = deviceGradients(
+    loss,
+    params,
+    batch,
+    rng,
+    names,
+  );
   // Every term's and total's scalar, read back once after the last tape:
   // one device-to-host transfer per step (on webgpu a read is a pipeline
   // stall; tfjs-webgpu cannot read synchronously in Deno at all).
-  const termNames: string[] = [];
-  const scalars: tf.Scalar[] = [];
-  for (const [part, b, w] of tapes) {
-    const { value, grads } = tf.variableGrads(() => {
-      const out = part(params, b, rng);
-      for (const [k, t] of Object.entries(out.terms)) {
-        termNames.push(k);
-        scalars.push(tf.keep(w === 1 ? tf.clone(t) : tf.mul(t, w)));
-      }
-      return w === 1 ? out.total : tf.mul(out.total, w) as tf.Scalar;
-    }, vars);
-    termNames.push(TOTAL);
-    scalars.push(value);
-    names.forEach((n, i) => {
-      const g = grads[vars[i].name];
-      if (!g) return;
-      if (byName[n]) {
-        const sum = tf.add(byName[n], g);
-        byName[n].dispose();
-        g.dispose();
-        byName[n] = sum;
-      } else {
-        byName[n] = g;
-      }
-    });
-  }
-  const packed = tf.stack(scalars);
-  tf.dispose(scalars);
   const values = await packed.data();
   packed.dispose();
-  // Terms of one name from several tapes (chunks) add up.
-  const terms: Record<string, number> = {};
-  let total = 0;
-  termNames.forEach((k, i) => {
-    if (k === TOTAL) total += values[i];
-    else terms[k] = (terms[k] ?? 0) + values[i];
-  });
-  // Named terms first, so a non-finite loss is reported by its culprit.
-  terms.total = total;
-  names.forEach((n, i) => {
-    byName[n] ??= tf.zerosLike(vars[i]);
-  });
+  const terms = termsFromValues(slots, values);
   for (const [k, v] of Object.entries(terms)) {
     if (!Number.isFinite(v)) {
-      disposeTree(byName);
+      disposeTree(grads);
       throw new NonFiniteLossError(0, 0, k, v);
     }
   }
-  return { grads: byName, terms };
+  return { grads, terms };
 }
 
 /**
@@ -269,7 +308,24 @@ export function jointStepper<B>(
   return {
     trainable,
     init: (params) => tx.init(subset(params, trainable)),
-    step: async (params, optState, batch, rng) => {
+    step: async (params, optState, batch, rng, deferred) => {
+      if (deferred && tx.gated?.() === true) {
+        // Nothing read back: the terms wait on the device in `deferred`,
+        // and the update is applied only while every term so far is finite.
+        const r = deviceGradients(loss, params, batch, rng, trainable);
+        const gate = deferred.gateWith(r.packed);
+        deferred.add(r.packed, r.names);
+        const [updates, next] = tx.update(
+          r.grads,
+          optState,
+          subset(params, trainable),
+          gate,
+        );
+        disposeTree(r.grads);
+        disposeTree(optState);
+        applyUpdates(params, updates);
+        return { optState: next, terms: {} };
+      }
       const { grads, terms } = await gradients(
         loss,
         params,

@@ -25,12 +25,20 @@ export type StateTree = tf.Tensor | number | StateTree[] | {
 export interface GradientTransformation {
   /** The initial state for these parameters. */
   init(params: Params): StateTree;
-  /** New updates and new state; the caller disposes the old state. */
+  /**
+   * New updates and new state; the caller disposes the old state. With a
+   * `gate` (a device scalar) and {@linkcode GradientTransformation.gated}
+   * true: where the gate is 0 the updates are zeros and the state keeps its
+   * values (a step after a non-finite loss changes nothing).
+   */
   update(
     grads: TensorMap,
     state: StateTree,
     params: Params,
+    gate?: tf.Tensor,
   ): [TensorMap, StateTree];
+  /** Whether `update` honours a `gate` now (on the active backend). */
+  gated?(): boolean;
 }
 
 /**
@@ -211,8 +219,16 @@ export function adam(
   const wd = opts.weightDecay ?? 0;
   return {
     init: composed.init,
-    update: (grads, state, params) => {
-      if (!fusedAdamAvailable()) return composed.update(grads, state, params);
+    gated: fusedAdamAvailable,
+    update: (grads, state, params, gate) => {
+      if (!fusedAdamAvailable()) {
+        if (gate) {
+          throw new Error(
+            "adam: a gate needs the fused kernel (webgpu); read the loss instead",
+          );
+        }
+        return composed.update(grads, state, params);
+      }
       // webgpu: the same update and state, three dispatches per tensor.
       const [s, ...rest] = state as [
         { count: number; mu: TensorMap; nu: TensorMap },
@@ -230,7 +246,14 @@ export function adam(
       };
       const mu: TensorMap = {}, nu: TensorMap = {}, updates: TensorMap = {};
       for (const [name, g] of Object.entries(grads)) {
-        const r = fusedAdamStep(g, s.mu[name], s.nu[name], params[name], k);
+        const r = fusedAdamStep(
+          g,
+          s.mu[name],
+          s.nu[name],
+          params[name],
+          k,
+          gate,
+        );
         mu[name] = r.m;
         nu[name] = r.v;
         updates[name] = r.u;
