@@ -9,7 +9,9 @@
 // WebGPU compute dispatches and queue submits, bytes uploaded (data buffers;
 // kernel-parameter uniforms apart), bytes read back and read-backs (each is a
 // point where the host waits for the device), tensors written from and read
-// to host arrays, the largest single upload, and wall seconds per step; then
+// to host arrays, the largest single upload, and wall seconds per step (on
+// webgpu the steps leave their loss on the device as fit does, and one read
+// of all their terms follows them, inside the timing); then
 // the same for one full-ranking validation pass. Counts are per step, the
 // mean over `--steps` steps after `--warmup` steps (shader compiles); the
 // first step's seconds are shown apart.
@@ -41,6 +43,7 @@ import { evaluate } from "../lib/eval/evaluate.ts";
 import { buildModel } from "../lib/methods/mod.ts";
 import { makeConfig, type TrainConfig } from "../lib/training/config.ts";
 import { makeRng } from "../lib/util/rng.ts";
+import { DeferredTerms } from "../lib/optim/deferred.ts";
 
 const USAGE = `usage: deno run -A bench/gpu_profile.ts [options]
   --backend B      webgpu (default when an adapter exists, else wasm) | wasm | cpu
@@ -198,6 +201,16 @@ interface StepProfile {
   firstStepSeconds: number;
   /** Upload sizes of the measured steps: [bytes, count per step]. */
   uploadSizes: [number, number][];
+  /**
+   * On webgpu the steps leave their loss terms on the device; this is the
+   * one read of all measured steps' terms after them (seconds included).
+   */
+  termsRead?: {
+    steps: number;
+    readbacks: number;
+    readbackBytes: number;
+    total: number[];
+  };
 }
 
 function perStep(d: Counters, n: number): Record<keyof Counters, number> {
@@ -245,12 +258,18 @@ async function profileMethod(name: string): Promise<{
     const full = batches.filter((b) => b.batchSize === cfg.batchSize)
       .sort((a, b) => b.seqLen - a.seqLen);
     const pool = full.length >= warmup + steps ? full : batches;
+    // As fit does on webgpu: steps leave their loss on the device, read
+    // after the measured steps (fit reads every 16 steps).
+    const deferred = info.name === "webgpu" ? new DeferredTerms() : undefined;
+    const ctx = { rng, epoch: 1, split, deferred };
     let first = 0;
     for (let i = 0; i < warmup; i++) {
       const t = performance.now();
-      await model.step(pool[i % pool.length], { rng, epoch: 1, split });
+      deferred?.beginStep(i);
+      await model.step(pool[i % pool.length], ctx);
       if (i === 0) first = (performance.now() - t) / 1000;
     }
+    if (deferred) await deferred.flush();
     resetMaxima();
     const c0 = snapshotCounters();
     const t0 = performance.now();
@@ -259,17 +278,32 @@ async function profileMethod(name: string): Promise<{
       const b = pool[(warmup + i) % pool.length];
       cells += b.batchSize * b.seqLen;
       const t = performance.now();
-      await model.step(b, { rng, epoch: 1, split });
+      deferred?.beginStep(warmup + i);
+      await model.step(b, ctx);
       if (warmup === 0 && i === 0) first = (performance.now() - t) / 1000;
     }
-    const seconds = (performance.now() - t0) / 1000;
     const d = counterDelta(c0, snapshotCounters());
+    let termsRead;
+    if (deferred) {
+      const f0 = snapshotCounters();
+      const read = await deferred.flush();
+      deferred.dispose();
+      const f = counterDelta(f0, snapshotCounters());
+      termsRead = {
+        steps: read.length,
+        readbacks: f.readbacks,
+        readbackBytes: f.readbackBytes,
+        total: read.map((r) => r.terms.total),
+      };
+    }
+    const seconds = (performance.now() - t0) / 1000;
     const meanCells = cells / steps;
     const activationBytes = Math.round(meanCells * cfg.hidden * 4);
     const hist = uploadHistogram();
     const big = hist.filter(([bytes]) => bytes >= meanCells * cfg.hidden)
       .reduce((s, [, n]) => s + n, 0);
     const step: StepProfile = {
+      termsRead,
       perStep: perStep(d, steps),
       maxUpload: d.maxUpload,
       activationSizedUploads: Math.round((big / steps) * 10) / 10,

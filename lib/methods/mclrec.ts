@@ -231,12 +231,19 @@ export function mclrec(
           model.optStates.main,
           b,
           ctx.rng,
+          ctx.deferred,
         );
         model.optStates.main = res.optState;
         return res.terms;
       }
       // The meta stepper's state is the record of both groups' states.
-      const res = await stepper.step(params, model.optStates, b, ctx.rng);
+      const res = await stepper.step(
+        params,
+        model.optStates,
+        b,
+        ctx.rng,
+        ctx.deferred,
+      );
       model.optStates = res.optState as Record<string, StateTree>;
       return res.terms;
     },

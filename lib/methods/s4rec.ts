@@ -372,7 +372,13 @@ export function s4rec(
       // Outside `fit` (no onEpochStart yet): cluster now.
       if (!online && !centroids) await refreshCentroids(ctx.rng);
       const b = model.prepareBatch!(batch, ctx) as S4RecBatch;
-      const res = await stepper.step(params, model.optStates.main, b, ctx.rng);
+      const res = await stepper.step(
+        params,
+        model.optStates.main,
+        b,
+        ctx.rng,
+        ctx.deferred,
+      );
       model.optStates.main = res.optState;
       return res.terms;
     },

@@ -210,7 +210,13 @@ export function sasrec(cfg: TrainConfig, split: SplitDataset, rng: Rng): Model {
       const b: RecBatch = cfg.loss === "bce"
         ? { ...batch, negatives: sampleNegatives(batch, ctx.split, ctx.rng) }
         : batch;
-      const res = await stepper.step(params, model.optStates.main, b, ctx.rng);
+      const res = await stepper.step(
+        params,
+        model.optStates.main,
+        b,
+        ctx.rng,
+        ctx.deferred,
+      );
       model.optStates.main = res.optState;
       return res.terms;
     },

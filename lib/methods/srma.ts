@@ -188,7 +188,13 @@ export function contrastive(
     trainable,
     step: async (batch, ctx) => {
       const b = model.prepareBatch!(batch, ctx) as ViewBatch;
-      const res = await stepper.step(params, model.optStates.main, b, ctx.rng);
+      const res = await stepper.step(
+        params,
+        model.optStates.main,
+        b,
+        ctx.rng,
+        ctx.deferred,
+      );
       model.optStates.main = res.optState;
       return res.terms;
     },

@@ -25,6 +25,7 @@ import {
   treeToJson,
 } from "./checkpoint.ts";
 import { disposeTree } from "../optim/transform.ts";
+import { DeferredTerms, type ReadStep } from "../optim/deferred.ts";
 import { dataFingerprint } from "../data/fingerprint.ts";
 import {
   checkFiniteParams,
@@ -95,6 +96,14 @@ export interface FitOptions {
   stopAfterEpochs?: number;
   /** Called after each epoch with its record. */
   onEpoch?: (rec: EpochRecord) => void;
+  /**
+   * On webgpu, read the loss terms back every this many steps (and at the
+   * end of each epoch) instead of after every step: steps stay queued on
+   * the device meanwhile, and a device-side gate stops every update after a
+   * non-finite loss until it is read and reported. 1 reads every step.
+   * @default 16
+   */
+  readEvery?: number;
 }
 
 const SELECT = "NDCG@20";
@@ -248,6 +257,12 @@ export async function fit(
   const t0 = performance.now();
   let prior = 0; // wall seconds of earlier processes (resume)
   const progress = opts.progress ?? makeProgress({ enabled: false });
+  const readEvery = opts.readEvery ?? 16;
+  if (!Number.isInteger(readEvery) || readEvery < 1) {
+    throw new Error(
+      `fit: expected readEvery to be a positive integer, found ${readEvery}`,
+    );
+  }
   const fp = dataFingerprint(split);
   let st: LoopState = {
     epoch: 0,
@@ -326,19 +341,18 @@ export async function fit(
     });
     const sums: Record<string, number> = {};
     let nb = 0;
-    for (const batch of batches) {
-      let terms: Record<string, number>;
-      try {
-        terms = await model.step(batch, { rng, epoch, split });
-      } catch (e) {
-        if (e instanceof NonFiniteLossError) {
+    let read = 0; // steps whose terms are summed
+    // Terms of step `index` (1-based): summed, checked finite and for
+    // divergence.
+    const consume = (index: number, terms: Record<string, number>) => {
+      for (const [k, v] of Object.entries(terms)) {
+        if (!Number.isFinite(v)) {
           progress.end();
-          throw new NonFiniteLossError(epoch, nb + 1, e.term, e.value);
+          throw new NonFiniteLossError(epoch, index, k, v);
         }
-        throw e;
       }
       for (const [k, v] of Object.entries(terms)) sums[k] = (sums[k] ?? 0) + v;
-      nb++;
+      read++;
       const total = terms.total;
       if (st.firstLoss === undefined) st.firstLoss = total;
       else if (
@@ -348,19 +362,63 @@ export async function fit(
         progress.end();
         throw new DivergedLossError(
           epoch,
-          nb,
+          index,
           total,
           st.firstLoss,
           cfg.lr,
           DIVERGENCE_FACTOR,
         );
       }
-      progress.update(epoch, cfg.epochs, nb, batches.length, sums.total / nb);
+    };
+    const consumeAll = (steps: ReadStep[]) => {
+      for (const r of steps) {
+        if (Object.keys(r.terms).length > 0) consume(r.step, r.terms);
+      }
+    };
+    // On webgpu the steps leave their terms on the device; one read every
+    // `readEvery` steps, started while later steps are being queued.
+    const deferred = tf.getBackend() === "webgpu" && readEvery > 1
+      ? new DeferredTerms()
+      : undefined;
+    let inflight: Promise<ReadStep[]> | undefined;
+    try {
+      for (const batch of batches) {
+        let terms: Record<string, number>;
+        deferred?.beginStep(nb + 1);
+        try {
+          terms = await model.step(batch, { rng, epoch, split, deferred });
+        } catch (e) {
+          if (e instanceof NonFiniteLossError) {
+            progress.end();
+            throw new NonFiniteLossError(epoch, nb + 1, e.term, e.value);
+          }
+          throw e;
+        }
+        nb++;
+        if (Object.keys(terms).length > 0) consume(nb, terms);
+        if (deferred && deferred.pending >= readEvery) {
+          if (inflight) consumeAll(await inflight);
+          inflight = deferred.flush();
+        }
+        progress.update(
+          epoch,
+          cfg.epochs,
+          nb,
+          batches.length,
+          sums.total / Math.max(1, read),
+        );
+      }
+      if (inflight) consumeAll(await inflight);
+      if (deferred) consumeAll(await deferred.flush());
+    } finally {
+      // A throw leaves a read in flight: let it finish before freeing.
+      if (inflight) await inflight.catch(() => {});
+      deferred?.dispose();
     }
     const rec: EpochRecord = {
       epoch,
       loss: Object.fromEntries(
-        Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, nb)]),
+        Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, read)]),
       ),
       trainSeconds: (performance.now() - te) / 1000,
     };

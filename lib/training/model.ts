@@ -10,6 +10,7 @@ import type { Encoder } from "../nn/encoder.ts";
 import type { Params } from "../nn/params.ts";
 import type { StateTree } from "../optim/transform.ts";
 import type { Objective } from "../optim/stepper.ts";
+import type { DeferredTerms } from "../optim/deferred.ts";
 import type { Scorer } from "../eval/evaluate.ts";
 import type { Rng } from "../util/rng.ts";
 import type { Progress } from "../util/progress.ts";
@@ -22,6 +23,12 @@ export interface StepContext {
   epoch: number;
   /** The data (for negatives, item correlations, head/tail labels). */
   split: SplitDataset;
+  /**
+   * Where a step may leave its loss terms on the device instead of reading
+   * them (webgpu; see lib/optim/deferred.ts): a step that does returns no
+   * terms, and the caller reads them from here.
+   */
+  deferred?: DeferredTerms;
 }
 
 /** A trainable recommender. */
