@@ -14,7 +14,15 @@
  */
 import * as tf from "@tensorflow/tfjs";
 
-/** The name a tape's total is packed under (not a term name). */
+/**
+ * The name a tape's total is packed under (not a term name).
+ *
+ * @example
+ * ```ts
+ * import { termsFromValues, TOTAL_SLOT } from "./deferred.ts";
+ * if (termsFromValues([TOTAL_SLOT], [2]).total !== 2) throw new Error();
+ * ```
+ */
 export const TOTAL_SLOT = "\u0000total";
 
 /**
