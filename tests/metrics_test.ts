@@ -9,7 +9,17 @@ import { makeRng } from "../lib/util/rng.ts";
 import { assert, assertAlmostEquals, assertEquals } from "./_assert.ts";
 
 const TOL = 1e-12;
-const KEYS = ["HR@5", "NDCG@5", "HR@10", "NDCG@10", "HR@20", "NDCG@20"];
+const KEYS = [
+  "HR@5",
+  "NDCG@5",
+  "MRR@5",
+  "HR@10",
+  "NDCG@10",
+  "MRR@10",
+  "HR@20",
+  "NDCG@20",
+  "MRR@20",
+];
 
 function assertMetrics(
   actual: Record<string, number>,
@@ -24,7 +34,7 @@ function assertMetrics(
 
 // ------------------------------------------------------------ metricsFromRanks
 
-Deno.test("metricsFromRanks: HR and NDCG at 5/10/20 by hand", () => {
+Deno.test("metricsFromRanks: HR, NDCG and MRR at 5/10/20 by hand", () => {
   // Five users with ranks 0, 3, 7, 15, 25.
   //   rank 0  -> 1/log2(2)  = 1         counts for @5, @10, @20
   //   rank 3  -> 1/log2(5)  = 0.430677  counts for @5, @10, @20
@@ -33,17 +43,23 @@ Deno.test("metricsFromRanks: HR and NDCG at 5/10/20 by hand", () => {
   //   rank 25 -> never (25 >= 20)
   // HR@5 = 2/5, HR@10 = 3/5, HR@20 = 4/5;
   // NDCG@k = (sum of the counted gains) / 5.
+  // MRR@k = (sum of 1 / (rank + 1) over the counted ranks) / 5: positions
+  // 1, 4, 8, 16 give 1, 1/4, 1/8, 1/16.
   // 6 - 1 = 5 items left: a miss at 5
   const m = metricsFromRanks(Int32Array.of(0, 3, 7, 15, 25));
   const g3 = 1 / Math.log2(5), g7 = 1 / Math.log2(9), g15 = 1 / Math.log2(17);
   assertMetrics(m, {
     "HR@5": 2 / 5,
     "NDCG@5": (1 + g3) / 5,
+    "MRR@5": (1 + 1 / 4) / 5,
     "HR@10": 3 / 5,
     "NDCG@10": (1 + g3 + g7) / 5,
+    "MRR@10": (1 + 1 / 4 + 1 / 8) / 5,
     "HR@20": 4 / 5,
     "NDCG@20": (1 + g3 + g7 + g15) / 5,
+    "MRR@20": (1 + 1 / 4 + 1 / 8 + 1 / 16) / 5,
   }, "five users");
+  assertAlmostEquals(m["MRR@20"], 0.2875, 1e-12); // 1.4375 / 5
   // Spot-check the numbers themselves so a wrong log base would show.
   assertAlmostEquals(m["NDCG@5"], (1 + 0.43067655807339306) / 5, 1e-12);
   assertAlmostEquals(m["NDCG@20"], 0.3981583954, 1e-9); // (1+.430677+.315465+.244651)/5
@@ -53,15 +69,21 @@ Deno.test("metricsFromRanks: the cut-off is strict (rank k-1 in, rank k out)", (
   // rank 4 < 5 counts with gain 1/log2(6) = 0.386853; rank 5 does not.
   // 6 - 1 = 5 items left: a miss at 5
   const m = metricsFromRanks(Int32Array.of(4, 5), { ks: [5] });
-  assertMetrics(m, { "HR@5": 1 / 2, "NDCG@5": 1 / Math.log2(6) / 2 }, "edge");
+  assertMetrics(m, {
+    "HR@5": 1 / 2,
+    "NDCG@5": 1 / Math.log2(6) / 2,
+    "MRR@5": 1 / 5 / 2,
+  }, "edge");
   // rank 9 at @10 (gain 1/log2(11)), rank 10 not; rank 19 at @20, rank 20 not.
   const m2 = metricsFromRanks(Int32Array.of(9, 10, 19, 20), { ks: [10, 20] });
   assertMetrics(m2, {
     "HR@10": 1 / 4,
     "NDCG@10": 1 / Math.log2(11) / 4,
+    "MRR@10": 1 / 10 / 4,
     "HR@20": 3 / 4, // 9, 10 and 19
     "NDCG@20": (1 / Math.log2(11) + 1 / Math.log2(12) + 1 / Math.log2(21)) /
       4,
+    "MRR@20": (1 / 10 + 1 / 11 + 1 / 20) / 4,
   }, "edges at 10 and 20");
 });
 
@@ -79,11 +101,13 @@ Deno.test("metricsFromRanks: a subset of users averages over that subset only", 
   // users 0 and 2: ranks 0 and 2 -> HR@5 = 1, NDCG@5 = (1 + 1/log2(4)) / 2 = 0.75
   // 6 - 1 = 5 items left: a miss at 5
   const m = metricsFromRanks(ranks, { ks: [5], users: [0, 2] });
-  assertMetrics(m, { "HR@5": 1, "NDCG@5": 0.75 }, "subset");
-  // all four users: HR@5 = 2/4, NDCG@5 = 1.5 / 4
+  // MRR@5 = (1 + 1/3) / 2
+  assertMetrics(m, { "HR@5": 1, "NDCG@5": 0.75, "MRR@5": 2 / 3 }, "subset");
+  // all four users: HR@5 = 2/4, NDCG@5 = 1.5 / 4, MRR@5 = (4/3) / 4
   assertMetrics(metricsFromRanks(ranks, { ks: [5] }), {
     "HR@5": 0.5,
     "NDCG@5": 0.375,
+    "MRR@5": 1 / 3,
   }, "all");
 });
 
@@ -94,6 +118,8 @@ Deno.test("groupedMetrics: head and tail users are averaged separately", () => {
   // head ranks {0, 3}: HR@5 = 1, NDCG@5 = (1 + 1/log2(5)) / 2
   // tail ranks {10, 30, 1}: HR@5 = 1/3, NDCG@5 = (1/log2(3)) / 3,
   //   HR@20 = 2/3, NDCG@20 = (1/log2(12) + 1/log2(3)) / 3
+  // MRR: head (1 + 1/4) / 2 at every k; tail (1/2) / 3 at 5 and 10,
+  //   (1/2 + 1/11) / 3 at 20
   const ranks = Int32Array.of(0, 10, 3, 30, 1);
   const isHead = Uint8Array.of(1, 0, 1, 0, 0);
   const g = groupedMetrics(ranks, isHead);
@@ -101,18 +127,24 @@ Deno.test("groupedMetrics: head and tail users are averaged separately", () => {
   assertMetrics(g.head, {
     "HR@5": 1,
     "NDCG@5": (1 + g3) / 2,
+    "MRR@5": 5 / 8,
     "HR@10": 1,
     "NDCG@10": (1 + g3) / 2,
+    "MRR@10": 5 / 8,
     "HR@20": 1,
     "NDCG@20": (1 + g3) / 2,
+    "MRR@20": 5 / 8,
   }, "head");
   assertMetrics(g.tail, {
     "HR@5": 1 / 3,
     "NDCG@5": g1 / 3,
+    "MRR@5": 1 / 6,
     "HR@10": 1 / 3,
     "NDCG@10": g1 / 3,
+    "MRR@10": 1 / 6,
     "HR@20": 2 / 3,
     "NDCG@20": (g1 + g10) / 3,
+    "MRR@20": (1 / 2 + 1 / 11) / 3,
   }, "tail");
   assertMetrics(g.all, metricsFromRanks(ranks), "all");
   assertAlmostEquals(g.all["HR@5"], 3 / 5, TOL);
@@ -131,7 +163,7 @@ Deno.test("groupedMetrics: an empty group reports zeros, not NaN", () => {
   const g = groupedMetrics(Int32Array.of(0, 4), Uint8Array.of(1, 1), {
     ks: [5],
   });
-  assertEquals(g.tail, { "HR@5": 0, "NDCG@5": 0 });
+  assertEquals(g.tail, { "HR@5": 0, "NDCG@5": 0, "MRR@5": 0 });
   assertEquals(g.head["HR@5"], 1);
 });
 

@@ -1,7 +1,10 @@
 /**
  * Full-ranking evaluation of a model on the validation or test targets of a
  * leave-one-out split: every real item 1..N is scored, the user's history is
- * excluded, and HR/NDCG@{5,10,20} are reported for all, head and tail users.
+ * excluded, and HR/NDCG/MRR@{5,10,20} are reported for all, head and tail
+ * users, with accuracy split by the target's popularity; the TypeScript
+ * ranker ("cpu") also keeps each user's top-20 list and reports the
+ * beyond-accuracy metrics of it (see `metrics.ts`).
  *
  * @module
  */
@@ -10,13 +13,15 @@ import type { SplitDataset } from "../data/types.ts";
 import { evalBatches } from "../data/batch.ts";
 import type { SeqInput } from "../nn/encoder.ts";
 import { DEFAULT_KS, type GroupedMetrics, groupedMetrics } from "./metrics.ts";
-import { ranksFromScores } from "./rank.ts";
+import { ranksAndTopK } from "./rank.ts";
+import { type ItemPopularity, itemPopularity } from "./item_popularity.ts";
 import { historyCsr, rankTargets } from "../backend/rank_kernel.ts";
 import {
   blockItems,
   DEFAULT_MAX_CELLS,
   itemBlocks,
   streamRanks,
+  streamTopK,
 } from "./stream.ts";
 
 /** What evaluation needs from a model. */
@@ -29,8 +34,15 @@ export interface Scorer {
 
 /** Ranks of every user's target and the metrics they give. */
 export interface EvalResult {
-  /** Per user, the number of items scored strictly above the target. */
+  /** Per user, the number of items scored strictly above the target (-1: not evaluated). */
   ranks: Int32Array;
+  /**
+   * Per user, the top-k items (history excluded, best first), `[numUsers *
+   * k]` with k the largest cut-off; rows of users not evaluated are 0.
+   * Only from the "cpu" ranker (the device ranker counts ranks only), and
+   * only then are the beyond-accuracy metrics reported.
+   */
+  topIds?: Int32Array;
   /** HR/NDCG for all, head and tail users. */
   metrics: GroupedMetrics;
   /** Seconds the pass took. */
@@ -134,6 +146,8 @@ async function streamedRanks(
   targets: Int32Array,
   width: number,
   ranks: Int32Array,
+  topIds: Int32Array,
+  k: number,
 ): Promise<void> {
   const items = scorer.items();
   const blocks = itemBlocks(items, width);
@@ -142,14 +156,19 @@ async function streamedRanks(
       const bu = batch.users;
       const reps = scorer.represent(batch);
       try {
+        const h = Array.from(bu, (u) => hist[u]);
         const r = await streamRanks(
           reps,
           items,
           blocks.blocks,
-          Array.from(bu, (u) => hist[u]),
+          h,
           Int32Array.from(bu, (u) => targets[u]),
         );
-        for (let i = 0; i < bu.length; i++) ranks[bu[i]] = r[i];
+        const top = await streamTopK(reps, blocks.blocks, h, k);
+        for (let i = 0; i < bu.length; i++) {
+          ranks[bu[i]] = r[i];
+          topIds.set(top.ids.subarray(i * k, (i + 1) * k), bu[i] * k);
+        }
       } finally {
         reps.dispose();
       }
@@ -158,6 +177,17 @@ async function streamedRanks(
     blocks.dispose();
     items.dispose();
   }
+}
+
+/** Item popularity of a split's training sequences, computed once per split. */
+const popularityCache = new WeakMap<object, ItemPopularity>();
+function splitPopularity(split: SplitDataset): ItemPopularity {
+  let p = popularityCache.get(split.train);
+  if (!p) {
+    p = itemPopularity(split.train, split.numItems);
+    popularityCache.set(split.train, p);
+  }
+  return p;
 }
 
 /**
@@ -195,8 +225,11 @@ export async function evaluate(
     batchSize: opts.batchSize ?? 512,
     maxLen: split.maxLen,
   });
+  const ks = opts.ks ?? DEFAULT_KS;
+  const k = Math.max(...ks);
   const where = opts.ranker ?? (tf.getBackend() === "webgpu" ? "gpu" : "cpu");
   let ranks: Int32Array;
+  let topIds: Int32Array | undefined;
   if (where === "gpu") {
     ranks = new Int32Array(numUsers).fill(-1);
     await deviceRanks(
@@ -210,11 +243,21 @@ export async function evaluate(
     );
   } else {
     ranks = new Int32Array(numUsers).fill(-1);
+    topIds = new Int32Array(numUsers * k);
     const N = split.numItems;
     const bs = opts.batchSize ?? 512;
     const width = blockItems(bs, N, opts.maxCells ?? DEFAULT_MAX_CELLS);
     if (width < N) {
-      await streamedRanks(scorer, batches, hist, targets, width, ranks);
+      await streamedRanks(
+        scorer,
+        batches,
+        hist,
+        targets,
+        width,
+        ranks,
+        topIds,
+        k,
+      );
     } else {
       const itemsT = tf.tidy(() => tf.transpose(scorer.items()));
       try {
@@ -225,13 +268,17 @@ export async function evaluate(
           const scores = (await scoresT.data()) as Float32Array;
           scoresT.dispose();
           const bu = batch.users;
-          const r = ranksFromScores(
+          const r = ranksAndTopK(
             scores,
             N,
             Array.from(bu, (u) => hist[u]),
             Array.from(bu, (u) => targets[u]),
+            k,
           );
-          for (let i = 0; i < bu.length; i++) ranks[bu[i]] = r[i];
+          for (let i = 0; i < bu.length; i++) {
+            ranks[bu[i]] = r.ranks[i];
+            topIds!.set(r.ids.subarray(i * k, (i + 1) * k), bu[i] * k);
+          }
         }
       } finally {
         itemsT.dispose();
@@ -243,9 +290,22 @@ export async function evaluate(
   const selHead = sel
     ? Uint8Array.from(sel, (u) => split.isHead[u])
     : split.isHead;
+  let selTop = topIds;
+  if (sel && topIds) {
+    selTop = new Int32Array(sel.length * k);
+    sel.forEach((u, i) =>
+      selTop!.set(topIds!.subarray(u * k, (u + 1) * k), i * k)
+    );
+  }
   return {
     ranks,
-    metrics: groupedMetrics(selRanks, selHead, { ks: opts.ks ?? DEFAULT_KS }),
+    ...(topIds ? { topIds } : {}),
+    metrics: groupedMetrics(selRanks, selHead, {
+      ks,
+      ...(selTop ? { top: { ids: selTop, width: k } } : {}),
+      items: splitPopularity(split),
+      targets: sel ? sel.map((u) => targets[u]) : targets,
+    }),
     seconds: (performance.now() - t0) / 1000,
   };
 }

@@ -4,6 +4,8 @@
  * @module
  */
 export * from "./metrics.ts";
+export * from "./item_popularity.ts";
+export * from "./beyond.ts";
 export * from "./rank.ts";
 export * from "./evaluate.ts";
 export * from "./recommend.ts";
