@@ -20,6 +20,7 @@ export * from "./lib/nn/mod.ts";
 export * from "./lib/losses/mod.ts";
 export * from "./lib/optim/mod.ts";
 export * from "./lib/eval/mod.ts";
+export * from "./lib/stats/mod.ts";
 export * from "./lib/training/mod.ts";
 export * from "./lib/methods/mod.ts";
 export * from "./lib/cluster/mod.ts";

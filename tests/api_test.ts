@@ -41,6 +41,11 @@ const BLOCKS = [
   "s4rec",
   // evaluation
   "evaluate",
+  "beyondAccuracy",
+  // statistics
+  "pairedTTest",
+  "wilcoxonSignedRank",
+  "pairedTests",
 ];
 
 Deno.test("mod.ts exports every building block and method", () => {

@@ -156,3 +156,31 @@ export function groupedMetrics(
   }
   return out;
 }
+
+/**
+ * One accuracy metric per user from the ranks (`"HR@k"`, `"NDCG@k"` or
+ * `"MRR@k"`): the values whose mean `metricsFromRanks` reports, for paired
+ * tests over users.
+ *
+ * @example
+ * ```ts
+ * import { perUserMetric } from "./metrics.ts";
+ * const v = perUserMetric(Int32Array.of(0, 3, 30), "MRR@10");
+ * if (v.join() !== "1,0.25,0") throw new Error(v.join());
+ * ```
+ */
+export function perUserMetric(ranks: Int32Array, name: string): Float64Array {
+  const m = /^(HR|NDCG|MRR)@(\d+)$/.exec(name);
+  if (!m) {
+    throw new RangeError(
+      `perUserMetric: expected HR@k, NDCG@k or MRR@k, found '${name}'`,
+    );
+  }
+  const k = Number(m[2]);
+  const gain = m[1] === "HR"
+    ? () => 1
+    : m[1] === "NDCG"
+    ? (r: number) => 1 / Math.log2(r + 2)
+    : (r: number) => 1 / (r + 1);
+  return Float64Array.from(ranks, (r) => (r >= 0 && r < k ? gain(r) : 0));
+}
