@@ -273,7 +273,10 @@ Deno.test("cli: unknown flags, unknown --set keys and unknown commands are error
   assert(noCkpt.code !== 0 && noCkpt.err.includes("--checkpoint"), noCkpt.err);
 });
 
-type Grouped = Record<"all" | "head" | "tail", Record<string, number>>;
+type Grouped = Record<
+  "all" | "head" | "tail" | "headItem" | "tailItem",
+  Record<string, number>
+>;
 
 Deno.test("cli: train, then eval and recommend from the best checkpoint", async () => {
   await withTempDir(async (dir) => {
@@ -287,15 +290,35 @@ Deno.test("cli: train, then eval and recommend from the best checkpoint", async 
     assertEquals(result.config.hidden, 8);
     assertEquals(result.data.users, 60);
     const test = result.test as Grouped;
-    const keys = ["HR@10", "HR@20", "HR@5", "NDCG@10", "NDCG@20", "NDCG@5"];
+    const at = (names: string[]) =>
+      names.flatMap((m) => [5, 10, 20].map((k) => `${m}@${k}`)).sort();
+    const accuracy = at(["HR", "NDCG", "MRR"]);
+    const keys = at([
+      "HR",
+      "NDCG",
+      "MRR",
+      "Coverage",
+      "AveragePopularity",
+      "Gini",
+      "TailPercentage",
+    ]);
     for (const g of ["all", "head", "tail"] as const) {
       assertEquals(Object.keys(test[g]).sort(), keys, g);
       for (const k of keys) {
         const v = test[g][k];
-        assert(v >= 0 && v <= 1, `${g} ${k} = ${v}`);
+        const max = k.startsWith("AveragePopularity") ? Infinity : 1;
+        assert(v >= 0 && v <= max, `${g} ${k} = ${v}`);
       }
       assert(test[g]["NDCG@5"] <= test[g]["HR@5"], `${g}: NDCG@5 > HR@5`);
+      assert(test[g]["MRR@5"] <= test[g]["NDCG@5"], `${g}: MRR@5 > NDCG@5`);
       assert(test[g]["HR@5"] <= test[g]["HR@20"], `${g}: HR not monotone`);
+      assert(
+        test[g]["Coverage@5"] <= test[g]["Coverage@20"],
+        `${g}: coverage not monotone`,
+      );
+    }
+    for (const g of ["headItem", "tailItem"] as const) {
+      assertEquals(Object.keys(test[g]!).sort(), accuracy, g);
     }
     const files = (await Array.fromAsync(Deno.readDir(out))).map((e) => e.name);
     assert(

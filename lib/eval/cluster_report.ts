@@ -41,6 +41,11 @@ export interface ClusterReport {
   nonEmpty: number;
   /** Sequences per cluster (length K). */
   clusterSizes: number[];
+  /**
+   * Head sequences per cluster (length K): the head rate of cluster c is
+   * `clusterHeads[c] / clusterSizes[c]`. Absent in older results.
+   */
+  clusterHeads?: number[];
   /** Quartiles of the head rate over the non-empty clusters. */
   headRateQuartiles: Quartiles;
   /** Share of head sequences overall (the head rate of a perfectly mixed cluster). */
@@ -160,6 +165,9 @@ export interface ClusterReportOptions {
  * // clusters = the planted intents themselves: NMI 1
  * const report = await clusterReport({ numClusters: 8, cluster: () => split.intents! }, split);
  * if (Math.abs(report.nmi! - 1) > 1e-9) throw new Error();
+ * // every head sequence is in exactly one cluster
+ * const heads = report.clusterHeads!.reduce((a, b) => a + b, 0);
+ * if (heads !== split.isHead.reduce((a, b) => a + b, 0)) throw new Error();
  * ```
  */
 export async function clusterReport(
@@ -196,6 +204,7 @@ export async function clusterReport(
     numClusters: K,
     nonEmpty: rates.length,
     clusterSizes: sizes,
+    clusterHeads: heads,
     headRateQuartiles: quartiles(rates),
     headRateOverall: headTotal / assign.length,
   };
