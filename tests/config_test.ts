@@ -13,7 +13,14 @@ import {
 import { ConfigError } from "../lib/util/errors.ts";
 import { loadDataset } from "../lib/experiment.ts";
 import { main } from "../cli.ts";
-import { assert, assertEquals, assertThrows } from "./_assert.ts";
+import { readTestRanks } from "../lib/training/test_ranks.ts";
+import { metricsFromRanks } from "../lib/eval/metrics.ts";
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertThrows,
+} from "./_assert.ts";
 
 await initBackend("cpu");
 
@@ -319,6 +326,14 @@ Deno.test("cli: train, then eval and recommend from the best checkpoint", async 
     }
     for (const g of ["headItem", "tailItem"] as const) {
       assertEquals(Object.keys(test[g]!).sort(), accuracy, g);
+    }
+    // test_ranks.json: every user's test rank at the best epoch, from
+    // which the reported accuracy follows.
+    const { ranks } = await readTestRanks(out);
+    assertEquals(ranks.length, 60);
+    const fromRanks = metricsFromRanks(ranks);
+    for (const k of accuracy) {
+      assertAlmostEquals(fromRanks[k], test.all[k], 1e-12, k);
     }
     const files = (await Array.fromAsync(Deno.readDir(out))).map((e) => e.name);
     assert(

@@ -11,6 +11,7 @@ import { trainBatches } from "../data/batch.ts";
 import { evaluate } from "../eval/evaluate.ts";
 import type { GroupedMetrics, Metrics } from "../eval/metrics.ts";
 import { DivergedLossError, NonFiniteLossError } from "../util/errors.ts";
+import { writeTestRanks } from "./test_ranks.ts";
 import { makeProgress, type Progress } from "../util/progress.ts";
 import { type Rng, rngFromState, type RngState } from "../util/rng.ts";
 import type { TrainConfig } from "./config.ts";
@@ -324,6 +325,7 @@ export async function fit(
   }
   const finished = () => st.stoppedEarly || st.epoch >= cfg.epochs;
   let ran = 0;
+  let testRanks: Int32Array | undefined;
   while (!finished()) {
     if (opts.stopAfterEpochs !== undefined && ran >= opts.stopAfterEpochs) {
       break;
@@ -437,9 +439,11 @@ export async function fit(
         st.bestScore = score;
         st.bestEpoch = epoch;
         st.bestValid = v.metrics;
-        st.test = (await evaluate(model.scorer, split, "test", {
+        const t = await evaluate(model.scorer, split, "test", {
           batchSize: cfg.evalBatchSize,
-        })).metrics;
+        });
+        st.test = t.metrics;
+        testRanks = t.ranks;
         st.badEvals = 0;
       } else {
         st.badEvals++;
@@ -472,6 +476,8 @@ export async function fit(
         },
         tensors,
       });
+      // Each user's test rank at this best epoch, for paired tests.
+      await writeTestRanks(opts.outDir!, epoch, testRanks!);
     }
     if (last) {
       const { tensors, opt } = await modelTensors(model, true);

@@ -6,5 +6,6 @@
 export * from "./config.ts";
 export type { Model, StepContext } from "./model.ts";
 export * from "./fit.ts";
+export * from "./test_ranks.ts";
 export * from "./checkpoint.ts";
 export * from "./negatives.ts";
