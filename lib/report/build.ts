@@ -25,6 +25,7 @@ import {
   viewPairs,
 } from "./charts.ts";
 import { renderSvg } from "./render.ts";
+import type { SignificanceRow } from "../significance.ts";
 import {
   type Figure,
   htmlTable,
@@ -74,22 +75,6 @@ export interface ModelPictures {
   colorings: Record<string, string[]>;
   /** The two views of a sample of users (contrastive methods). */
   views?: { pairs: ViewPair[]; note: string };
-}
-
-/** A paired test of one variant against the baseline on one metric. */
-export interface SignificanceRow {
-  /** Variant tested. */
-  variant: string;
-  /** Metric (per user). */
-  metric: string;
-  /** Pairs (users x seeds). */
-  n: number;
-  /** Mean of variant - baseline. */
-  meanDifference: number;
-  /** Paired t-test p-value. */
-  tP: number;
-  /** Wilcoxon signed-rank p-value. */
-  wilcoxonP: number;
 }
 
 /** Everything a report is made of. */
@@ -215,7 +200,7 @@ export function metricTables(runs: RunRecord[]): string[] {
  *   config: { method: "sasrec", seed: 1 }, data: { name: "d", users: 2, items: 3, actions: 6 },
  *   epochs: [], bestEpoch: 2, secondsPerEpoch: 1.5, test: { all: m, head: m, tail: m } } });
  * const t = comparisonTable([r("a"), r("b")], "a", [
- *   { variant: "b", metric: "NDCG@20", n: 2, meanDifference: 0.01, tP: 0.0123, wilcoxonP: 0.5 },
+ *   { variant: "b", metric: "NDCG@20", n: 2, meanDifference: 0.01, t: 2.5, tP: 0.0123, wilcoxonW: 0, wilcoxonP: 0.5 },
  * ]);
  * if (!t.includes("<td>0.0123</td>") || !t.includes("<td>baseline</td>")) throw new Error(t);
  * ```
