@@ -36,7 +36,7 @@ import {
 /** What the report needs of one finished run (a subset of `result.json`). */
 export interface RunResult {
   /** The config (method, seed, data, ...). */
-  config: { method: string; seed: number; [key: string]: unknown };
+  config: { method: string; seed: number };
   /** The data summary. */
   data: { name: string; users: number; items: number; actions: number };
   /** Per-epoch losses and validation metrics. */
@@ -48,7 +48,7 @@ export interface RunResult {
   /** Mean seconds per training epoch. */
   secondsPerEpoch: number;
   /** The backend, for the header. */
-  backend?: { name?: string; [key: string]: unknown };
+  backend?: { name?: string };
   /** Clusters (S4Rec). */
   clusters?: ClusterReport;
 }
