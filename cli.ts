@@ -1,11 +1,14 @@
 /**
- * The seqssl command line: `train`, `eval`, `recommend`.
+ * The seqssl command line: `train`, `eval`, `recommend`, `compare`, `report`.
  *
  * ```sh
  * deno run -A cli.ts train                       # SASRec on the embedded synthetic data
  * deno run -A cli.ts train --data ../shared/data/Beauty.txt --out runs/beauty
  * deno run -A cli.ts eval --checkpoint runs/beauty/best.ckpt --data ../shared/data/Beauty.txt
  * deno run -A cli.ts recommend --checkpoint runs/beauty/best.ckpt --data ... --k 20 --output recs.tsv
+ * deno run -A cli.ts train --seeds 1,2,3 --out runs/sasrec --report   # mean ± std, report.html
+ * deno run -A cli.ts compare --grid g.yaml --seeds 1,2,3 --baseline SASRec --out runs/g --report
+ * deno run -A cli.ts report runs/g                  # report.html from a run or comparison folder
  * ```
  *
  * @module
@@ -24,7 +27,15 @@ import {
 import { makeProgress } from "./lib/util/progress.ts";
 import { writeTextFileAtomic } from "./lib/util/atomic.ts";
 import type { GroupedMetrics } from "./lib/eval/metrics.ts";
-import { gridConfigs, markdownTable, runComparison } from "./lib/compare.ts";
+import {
+  gridConfigs,
+  markdownTable,
+  parseSeeds,
+  runComparison,
+} from "./lib/compare.ts";
+import { metricTable } from "./lib/eval/format.ts";
+import { reportFromFolder } from "./lib/report/from_folder.ts";
+import type { Progress } from "./lib/util/progress.ts";
 
 const USAGE = `seqssl: self-supervised sequential recommendation
 
@@ -32,7 +43,9 @@ usage:
   deno run -A cli.ts train [options]
   deno run -A cli.ts eval --checkpoint FILE [--data FILE] [--backend B] [--json]
   deno run -A cli.ts recommend --checkpoint FILE [--data FILE] [--k 20] --output FILE
-  deno run -A cli.ts compare --grid FILE [--only NAME]... [--data FILE] [--out DIR] [--resume] [--json]
+  deno run -A cli.ts compare --grid FILE [--only NAME]... [--seeds 1,2,3] [--baseline NAME]
+                    [--data FILE] [--out DIR] [--resume] [--report] [--json]
+  deno run -A cli.ts report PATH [--out DIR] [--baseline NAME] [--data FILE] [--no-pictures]
 
 train options:
   --method NAME       sasrec (default), cl4srec, srma, mclrec, s4rec
@@ -46,13 +59,26 @@ train options:
   --resume            continue from DIR/last.ckpt
   --json              print one JSON result on stdout, no progress
   --set KEY=VALUE     any config key (repeatable), e.g. --set lr=0.0005
+  --seeds 1,2,3       train once per seed (in DIR/seed-<s>, each resumable) and
+                      report mean ± std (DIR/table.md, DIR/results.json)
+  --report            write DIR/report.html and DIR/figures/*.svg at the end
 
 compare: trains every variant of a YAML grid ({base: {...}, variants: {name: {...}}})
   on the same data, each in DIR/<variant> (resumable), and writes DIR/table.md and
   DIR/results.json; --data, --format, --backend, --epochs, --seed, --set apply to all.
   --only NAME (repeatable) trains just those variants, so that processes or machines
   sharing DIR can split a grid; a last run without --only, with --resume, skips the
-  finished variants and writes the whole table.
+  finished variants and writes the whole table. --seeds 1,2,3 runs every variant
+  once per seed (DIR/<variant>/seed-<s>; splittable the same way, or by giving each
+  process some of the seeds) and reports mean ± std; --baseline NAME adds paired
+  tests (t-test, Wilcoxon signed-rank) of each variant against NAME on per-user
+  NDCG@20 and HR@20, paired over users and seeds; --report writes DIR/report.html.
+
+report: writes PATH/report.html (one self-contained page: inline SVG, nothing
+  fetched) and PATH/figures/*.svg from a run's folder (result.json), a
+  train --seeds or compare folder (results.json), or either file; the
+  embedding pictures are computed from each variant's first-seed best.ckpt
+  (--data replaces the data file recorded in it; --no-pictures skips them).
 `;
 
 async function readYamlConfig(path: string): Promise<Record<string, unknown>> {
@@ -116,6 +142,8 @@ const RUN_OPTIONS = {
   resume: { type: "boolean" },
   json: { type: "boolean" },
   set: { type: "string", multiple: true },
+  seeds: { type: "string" },
+  report: { type: "boolean" },
 } as const;
 
 /** Config overrides from the shared flags and every `--set KEY=VALUE`. */
@@ -174,6 +202,12 @@ async function train(args: string[]): Promise<void> {
   if (values.resume && !values.out) {
     throw new Error("--resume: expected --out DIR with a last.ckpt in it");
   }
+  if (values.report && !values.out) {
+    throw new Error("--report: expected --out DIR (the report goes there)");
+  }
+  const seeds = values.seeds === undefined
+    ? undefined
+    : parseSeeds(values.seeds);
   const backend = await initBackend(cfg.backend, {
     nativeBlas: cfg.nativeBlas,
   });
@@ -182,8 +216,30 @@ async function train(args: string[]): Promise<void> {
   if (!json) {
     progress.log(
       `seqssl train: method ${cfg.method}, backend ${backend.name} (${backend.reason}), ` +
-        `data ${cfg.data || "embedded synthetic default"}`,
+        `data ${cfg.data || "embedded synthetic default"}` +
+        (seeds ? `, seeds ${seeds.join(", ")}` : ""),
     );
+  }
+  if (seeds) {
+    const res = await runComparison({ [cfg.method]: cfg }, backend, {
+      outDir: values.out,
+      resume: values.resume,
+      progress,
+      seeds,
+      runDir: (_, seed) => `seed-${seed}`,
+    });
+    if (json) console.log(JSON.stringify(res));
+    else {
+      for (const r of res.rows) {
+        console.log(`seed ${r.seed}: best epoch ${r.report.bestEpoch}`);
+        console.log(metricLine("  test ", r.report.test));
+      }
+      console.log(markdownTable(res.rows));
+    }
+    if (values.out && values.report) {
+      await writeReportCmd(values.out, { json, progress });
+    }
+    return;
   }
   const report = await runTraining(cfg, backend, {
     outDir: values.out,
@@ -204,10 +260,73 @@ async function train(args: string[]): Promise<void> {
     );
     console.log(metricLine("valid", report.valid));
     console.log(metricLine("test ", report.test));
+    if (report.test) console.log(metricTable(report.test));
     if (values.out) {
       console.log(`wrote ${values.out}/result.json, best.ckpt, last.ckpt`);
     }
   }
+  if (values.out && values.report) {
+    await writeReportCmd(values.out, { json, progress });
+  }
+}
+
+/** The report of the runs in `dir` (after `train` or `compare` with --report). */
+async function writeReportCmd(
+  dir: string,
+  opts: {
+    json: boolean;
+    progress: Progress;
+    baseline?: string;
+    data?: string;
+    pictures?: boolean;
+    out?: string;
+  },
+): Promise<void> {
+  const written = await reportFromFolder(dir, {
+    out: opts.out,
+    baseline: opts.baseline,
+    data: opts.data,
+    pictures: opts.pictures,
+    progress: opts.progress,
+  });
+  const html = written[written.length - 1];
+  const msg = `wrote ${html} and ${written.length - 1} figures (SVG)`;
+  if (opts.json) console.error(msg);
+  else console.log(msg);
+}
+
+async function reportCmd(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      out: { type: "string" },
+      baseline: { type: "string" },
+      data: { type: "string" },
+      backend: { type: "string" },
+      "no-pictures": { type: "boolean" },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (positionals.length !== 1) {
+    throw new Error(
+      `report: expected one PATH (a run's or comparison's folder, result.json or results.json), found ${positionals.length}`,
+    );
+  }
+  const pictures = values["no-pictures"] !== true;
+  if (pictures) {
+    await initBackend(
+      makeConfig({ backend: values.backend ?? "wasm" }).backend,
+    );
+  }
+  await writeReportCmd(positionals[0], {
+    json: false,
+    progress: makeProgress({ enabled: true }),
+    baseline: values.baseline,
+    data: values.data,
+    pictures,
+    out: values.out,
+  });
 }
 
 async function evalCmd(args: string[]): Promise<void> {
@@ -244,6 +363,7 @@ async function evalCmd(args: string[]): Promise<void> {
   } else {
     console.log(metricLine("valid", res.valid));
     console.log(metricLine("test ", res.test));
+    console.log(metricTable(res.test));
   }
 }
 
@@ -306,6 +426,7 @@ async function compareCmd(args: string[]): Promise<void> {
       ...RUN_OPTIONS,
       grid: { type: "string" },
       only: { type: "string", multiple: true },
+      baseline: { type: "string" },
     },
     strict: true,
   });
@@ -320,15 +441,28 @@ async function compareCmd(args: string[]): Promise<void> {
   const backend = await initBackend(first.backend, {
     nativeBlas: first.nativeBlas,
   });
+  if (values.report && !values.out) {
+    throw new Error("--report: expected --out DIR (the report goes there)");
+  }
   const json = values.json === true;
   const progress = makeProgress({ enabled: !json });
-  const rows = await runComparison(configs, backend, {
+  const res = await runComparison(configs, backend, {
     outDir: values.out,
     resume: values.resume,
     progress,
+    seeds: values.seeds === undefined ? undefined : parseSeeds(values.seeds),
+    baseline: values.baseline,
   });
-  if (json) console.log(JSON.stringify(rows));
-  else console.log(markdownTable(rows));
+  if (json) console.log(JSON.stringify(res));
+  else {
+    console.log(markdownTable(res.rows, {
+      baseline: res.baseline,
+      significance: res.significance,
+    }));
+  }
+  if (values.out && values.report) {
+    await writeReportCmd(values.out, { json, progress });
+  }
 }
 
 /** Run the CLI with `args`; returns the exit code. */
@@ -339,6 +473,7 @@ export async function main(args: string[]): Promise<number> {
     else if (cmd === "eval") await evalCmd(rest);
     else if (cmd === "recommend") await recommendCmd(rest);
     else if (cmd === "compare") await compareCmd(rest);
+    else if (cmd === "report") await reportCmd(rest);
     else if (
       cmd === undefined || cmd === "help" || cmd === "--help" || cmd === "-h"
     ) {

@@ -12,3 +12,4 @@ export * from "./recommend.ts";
 export * from "./stream.ts";
 export * from "./popular.ts";
 export * from "./cluster_report.ts";
+export * from "./format.ts";
