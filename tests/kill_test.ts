@@ -67,7 +67,17 @@ async function resumeAndCompare(dir: string, want: Result): Promise<void> {
   const got = await result(dir);
   assertEquals(got.bestEpoch, want.bestEpoch);
   assertEquals(got.test, want.test);
-  assertEquals(names(dir), ["best.ckpt", "last.ckpt", "result.json"]);
+  assertEquals(names(dir), [
+    "best.ckpt",
+    "last.ckpt",
+    "result.json",
+    "test_ranks.json",
+  ]);
+  // The per-user test ranks are the unbroken run's too.
+  assertEquals(
+    await Deno.readTextFile(`${dir}/test_ranks.json`),
+    await Deno.readTextFile(`${dir}/../whole/test_ranks.json`),
+  );
 }
 
 Deno.test("kill -9 mid-epoch, during the best.ckpt write and during the last.ckpt write; --resume ends as an unbroken run", async () => {
