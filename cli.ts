@@ -1,33 +1,45 @@
 /**
- * The seqssl command line: `train`, `eval`, `recommend`, `compare`, `report`.
+ * The seqssl command line: `train`, `eval`, `recommend`, `compare`, `report`,
+ * `config`.
  *
  * ```sh
  * deno run -A cli.ts train                       # SASRec on the embedded synthetic data
+ * deno run -A cli.ts train --method srma --help  # SRMA's keys, defaults and docs
  * deno run -A cli.ts train --data ../shared/data/Beauty.txt --out runs/beauty
  * deno run -A cli.ts eval --checkpoint runs/beauty/best.ckpt --data ../shared/data/Beauty.txt
  * deno run -A cli.ts recommend --checkpoint runs/beauty/best.ckpt --data ... --k 20 --output recs.tsv
  * deno run -A cli.ts train --seeds 1,2,3 --out runs/sasrec --report   # mean ± std, report.html
  * deno run -A cli.ts compare --grid g.yaml --seeds 1,2,3 --baseline SASRec --out runs/g --report
  * deno run -A cli.ts report runs/g                  # report.html from a run or comparison folder
+ * deno run -A cli.ts compare --grid bench/repro/srma_ablation.yaml --data ... --out runs/ablation
+ * deno run -A cli.ts config --method srma --set dropK=3   # the effective config, as YAML
  * ```
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { parse as parseYaml } from "yaml";
+import denoJson from "./deno.json" with { type: "json" };
 import { initBackend } from "./lib/backend/init.ts";
 import { evaluateModel, loadModel, runTraining } from "./lib/experiment.ts";
 import { recommend } from "./lib/eval/recommend.ts";
 import {
-  makeConfig,
   parseSetting,
   parseSettingValue,
   type TrainConfig,
 } from "./lib/training/config.ts";
+import {
+  type ConfigLayer,
+  makeConfig,
+  resolveConfig,
+} from "./lib/config/resolve.ts";
+import { readYamlFile, yamlLayer } from "./lib/config/yaml_file.ts";
+import { commonHelp, configYaml, methodHelp } from "./lib/config/describe.ts";
+import { methods } from "./lib/methods/registry.ts";
 import { makeProgress } from "./lib/util/progress.ts";
 import { writeTextFileAtomic } from "./lib/util/atomic.ts";
 import type { GroupedMetrics } from "./lib/eval/metrics.ts";
 import {
+  gridBackend,
   gridConfigs,
   markdownTable,
   parseSeeds,
@@ -37,7 +49,11 @@ import { metricTable } from "./lib/eval/format.ts";
 import { reportFromFolder } from "./lib/report/from_folder.ts";
 import type { Progress } from "./lib/util/progress.ts";
 
-const USAGE = `seqssl: self-supervised sequential recommendation
+/** The version, from deno.json. */
+export const VERSION: string = denoJson.version;
+
+function usage(): string {
+  return `seqssl ${VERSION}: self-supervised sequential recommendation
 
 usage:
   deno run -A cli.ts train [options]
@@ -46,9 +62,14 @@ usage:
   deno run -A cli.ts compare --grid FILE [--only NAME]... [--seeds 1,2,3] [--baseline NAME]
                     [--data FILE] [--out DIR] [--resume] [--report] [--json]
   deno run -A cli.ts report PATH [--out DIR] [--baseline NAME] [--data FILE] [--no-pictures]
+  deno run -A cli.ts config [train options]   print the effective config as YAML
+  deno run -A cli.ts COMMAND --help | --version
 
 train options:
-  --method NAME       sasrec (default), cl4srec, srma, mclrec, s4rec
+  --method NAME       ${
+    methods().map((m) => m.name).join(", ")
+  } (default sasrec);
+                      train --method NAME --help lists its keys
   --data FILE         data file; default: the embedded synthetic data set
   --format F          sequences (user item item ..., default) | interactions (CSV/TSV)
   --config FILE       YAML config (any config key); flags override it
@@ -58,7 +79,7 @@ train options:
   --out DIR           write checkpoints and result.json to DIR
   --resume            continue from DIR/last.ckpt
   --json              print one JSON result on stdout, no progress
-  --set KEY=VALUE     any config key (repeatable), e.g. --set lr=0.0005
+  --set KEY=VALUE     any config key of the run (repeatable), e.g. --set lr=0.0005
   --seeds 1,2,3       train once per seed (in DIR/seed-<s>, each resumable) and
                       report mean ± std (DIR/table.md, DIR/results.json)
   --report            write DIR/report.html and DIR/figures/*.svg at the end
@@ -73,6 +94,7 @@ compare: trains every variant of a YAML grid ({base: {...}, variants: {name: {..
   process some of the seeds) and reports mean ± std; --baseline NAME adds paired
   tests (t-test, Wilcoxon signed-rank) of each variant against NAME on per-user
   NDCG@20 and HR@20, paired over users and seeds; --report writes DIR/report.html.
+  Every variant runs on one backend.
 
 report: writes PATH/report.html (one self-contained page: inline SVG, nothing
   fetched) and PATH/figures/*.svg from a run's folder (result.json), a
@@ -80,38 +102,18 @@ report: writes PATH/report.html (one self-contained page: inline SVG, nothing
   embedding pictures are computed from each variant's first-seed best.ckpt
   (--data replaces the data file recorded in it; --no-pictures skips them).
 `;
-
-async function readYamlConfig(path: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    throw new Error(
-      `${path}: expected a readable YAML config, found ${(e as Error).message}`,
-    );
-  }
-  let obj: unknown;
-  try {
-    obj = parseYaml(text);
-  } catch (e) {
-    const err = e as { linePos?: { line: number }[]; message: string };
-    const line = err.linePos?.[0]?.line;
-    throw new Error(
-      `${path}${line ? `:${line}` : ""}: expected valid YAML, found ${
-        err.message.split("\n")[0]
-      }`,
-    );
-  }
-  if (obj === null || obj === undefined) return {};
-  if (typeof obj !== "object" || Array.isArray(obj)) {
-    throw new Error(
-      `${path}: expected a mapping of config keys, found ${
-        Array.isArray(obj) ? "a list" : typeof obj
-      }`,
-    );
-  }
-  return obj as Record<string, unknown>;
 }
+
+const EVAL_USAGE =
+  `usage: deno run -A cli.ts eval --checkpoint FILE [--data FILE] [--format F] [--backend B] [--json]
+
+Evaluates a checkpoint (best.ckpt or last.ckpt) on validation and test with the
+config it was trained with; --data/--format replace its data file.`;
+
+const RECOMMEND_USAGE =
+  `usage: deno run -A cli.ts recommend --checkpoint FILE [--data FILE] [--format F] [--backend B] [--k 20] --output FILE
+
+Writes each user's top-k unseen items (a TSV: user, then the items).`;
 
 function metricLine(name: string, m: GroupedMetrics | undefined): string {
   if (!m) return `${name}: (not evaluated)`;
@@ -131,7 +133,7 @@ function metricLine(name: string, m: GroupedMetrics | undefined): string {
 /** Epochs on the embedded synthetic data when none are asked for. */
 const QUICK_EPOCHS = 20;
 
-/** Options shared by `train` and `compare`. */
+/** Options shared by `train`, `config` and `compare`. */
 const RUN_OPTIONS = {
   data: { type: "string" },
   format: { type: "string" },
@@ -144,18 +146,31 @@ const RUN_OPTIONS = {
   set: { type: "string", multiple: true },
   seeds: { type: "string" },
   report: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
 } as const;
 
-/** Config overrides from the shared flags and every `--set KEY=VALUE`. */
-function flagOverrides(values: {
+/** Options of `train` and `config`. */
+const TRAIN_OPTIONS = {
+  ...RUN_OPTIONS,
+  method: { type: "string" },
+  config: { type: "string" },
+} as const;
+
+/**
+ * The config layer of the command line: the shared flags (each located at
+ * its flag, e.g. `--epochs`) and every `--set KEY=VALUE` (at `--set`).
+ */
+function flagLayer(values: {
+  method?: string;
   data?: string;
   format?: string;
   backend?: string;
   epochs?: string;
   seed?: string;
   set?: string[];
-}): Record<string, unknown> {
+}): ConfigLayer {
   const out: Record<string, unknown> = {
+    method: values.method,
     data: values.data,
     format: values.format,
     backend: values.backend,
@@ -166,39 +181,74 @@ function flagOverrides(values: {
       ? undefined
       : parseSettingValue(values.seed),
   };
+  const flags = new Set(Object.keys(out).filter((k) => out[k] !== undefined));
   for (const kv of values.set ?? []) {
     const [k, v] = parseSetting(kv);
     out[k] = v;
+    flags.delete(k);
   }
   for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
-  return out;
+  return {
+    values: out,
+    where: (k) => flags.has(k) ? `--${k}` : "--set",
+  };
+}
+
+/** The config of a `train` (or `config`) command line: defaults, file, flags. */
+async function trainConfig(values: {
+  config?: string;
+  method?: string;
+  epochs?: string;
+  set?: string[];
+}): Promise<TrainConfig> {
+  const file = values.config
+    ? yamlLayer(await readYamlFile(values.config))
+    : undefined;
+  const flags = flagLayer(values);
+  const cfg = resolveConfig(file ? [file, flags] : [flags]);
+  // The embedded demo data keeps improving slowly for ~100 epochs; unless
+  // told otherwise, train it for QUICK_EPOCHS so the quick start takes minutes.
+  if (
+    !cfg.data && flags.values.epochs === undefined &&
+    file?.values.epochs === undefined
+  ) {
+    return makeConfig({ epochs: QUICK_EPOCHS }, { base: cfg });
+  }
+  return cfg;
+}
+
+function trainHelp(method: string | undefined): string {
+  return method === undefined
+    ? `${usage()}\n${commonHelp()}`
+    : methodHelp(method);
+}
+
+async function configCmd(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: TRAIN_OPTIONS, strict: true });
+  if (values.help) {
+    console.log(
+      "usage: deno run -A cli.ts config [train options]\n\n" +
+        "Prints the configuration a `train` command line with the same options would\n" +
+        "run (defaults, then --config, then flags) as YAML: every key that applies to\n" +
+        "its method and encoder, and no other. The output is a valid --config file.",
+    );
+    return;
+  }
+  console.log(configYaml(await trainConfig(values)).trimEnd());
 }
 
 async function train(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: {
-      ...RUN_OPTIONS,
-      method: { type: "string" },
-      config: { type: "string" },
-    },
+    options: TRAIN_OPTIONS,
     strict: true,
     allowPositionals: false,
   });
-  const fromFile = values.config ? await readYamlConfig(values.config) : {};
-  let cfg: TrainConfig = makeConfig(fromFile, { source: values.config });
-  const overrides: Record<string, unknown> = {
-    ...flagOverrides(values),
-    method: values.method,
-  };
-  cfg = makeConfig(overrides, { base: cfg, source: "command line" });
-  // The embedded demo data keeps improving slowly for ~100 epochs; unless
-  // told otherwise, train it for QUICK_EPOCHS so the quick start takes minutes.
-  if (
-    !cfg.data && overrides.epochs === undefined && fromFile.epochs === undefined
-  ) {
-    cfg = makeConfig({ epochs: QUICK_EPOCHS }, { base: cfg });
+  if (values.help) {
+    console.log(trainHelp(values.method));
+    return;
   }
+  const cfg = await trainConfig(values);
   if (values.resume && !values.out) {
     throw new Error("--resume: expected --out DIR with a last.ckpt in it");
   }
@@ -338,9 +388,14 @@ async function evalCmd(args: string[]): Promise<void> {
       format: { type: "string" },
       backend: { type: "string" },
       json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
     },
     strict: true,
   });
+  if (values.help) {
+    console.log(EVAL_USAGE);
+    return;
+  }
   if (!values.checkpoint) throw new Error("eval: expected --checkpoint FILE");
   const backend = await initBackend(
     makeConfig({ backend: values.backend ?? "auto" }).backend,
@@ -377,9 +432,14 @@ async function recommendCmd(args: string[]): Promise<void> {
       backend: { type: "string" },
       k: { type: "string" },
       output: { type: "string" },
+      help: { type: "boolean", short: "h" },
     },
     strict: true,
   });
+  if (values.help) {
+    console.log(RECOMMEND_USAGE);
+    return;
+  }
   if (!values.checkpoint) {
     throw new Error("recommend: expected --checkpoint FILE");
   }
@@ -430,17 +490,21 @@ async function compareCmd(args: string[]): Promise<void> {
     },
     strict: true,
   });
+  if (values.help) {
+    console.log(usage());
+    return;
+  }
   if (!values.grid) throw new Error("compare: expected --grid FILE");
-  const grid = await readYamlConfig(values.grid);
-  const overrides = flagOverrides(values);
-  const configs = gridConfigs(grid, overrides, {
+  const file = await readYamlFile(values.grid);
+  const flags = flagLayer(values);
+  const configs = gridConfigs(file.value, flags.values, {
     source: values.grid,
     only: values.only,
+    file,
+    overridesWhere: flags.where,
   });
-  const first = Object.values(configs)[0];
-  const backend = await initBackend(first.backend, {
-    nativeBlas: first.nativeBlas,
-  });
+  const { backend: wanted, nativeBlas } = gridBackend(configs);
+  const backend = await initBackend(wanted, { nativeBlas });
   if (values.report && !values.out) {
     throw new Error("--report: expected --out DIR (the report goes there)");
   }
@@ -474,13 +538,16 @@ export async function main(args: string[]): Promise<number> {
     else if (cmd === "recommend") await recommendCmd(rest);
     else if (cmd === "compare") await compareCmd(rest);
     else if (cmd === "report") await reportCmd(rest);
-    else if (
+    else if (cmd === "config") await configCmd(rest);
+    else if (cmd === "--version" || cmd === "-V" || cmd === "version") {
+      console.log(`seqssl ${VERSION}`);
+    } else if (
       cmd === undefined || cmd === "help" || cmd === "--help" || cmd === "-h"
     ) {
-      console.log(USAGE);
+      console.log(usage());
       return cmd === undefined ? 1 : 0;
     } else {
-      console.error(`seqssl: unknown command '${cmd}'\n\n${USAGE}`);
+      console.error(`seqssl: unknown command '${cmd}'\n\n${usage()}`);
       return 2;
     }
     return 0;

@@ -23,6 +23,7 @@ export * from "./lib/eval/mod.ts";
 export * from "./lib/stats/mod.ts";
 export * from "./lib/training/mod.ts";
 export * from "./lib/methods/mod.ts";
+export * from "./lib/config/mod.ts";
 export * from "./lib/cluster/mod.ts";
 export * from "./lib/export/mod.ts";
 export * from "./lib/experiment.ts";
@@ -39,6 +40,7 @@ export {
   NonFiniteLossError,
 } from "./lib/util/errors.ts";
 export * from "./lib/compare.ts";
+export * as keys from "./lib/util/keys.ts";
 export {
   formatDuration,
   makeProgress,

@@ -13,8 +13,10 @@
 // bucketed batches that bench/train_bench.ts uses; s/epoch = mean step x 88
 // + the start-of-epoch time.
 import { initBackend } from "../lib/backend/init.ts";
-import { makeConfig, parseSetting } from "../lib/training/config.ts";
-import { METHOD_BUILDERS } from "../lib/methods/mod.ts";
+import { parseSetting } from "../lib/training/config.ts";
+import { makeConfig } from "../lib/config/resolve.ts";
+import { buildModel } from "../lib/methods/build.ts";
+import { methods as registered } from "../lib/methods/mod.ts";
 import { makeRng } from "../lib/util/rng.ts";
 import { beautySplit, epochSample } from "./_beauty.ts";
 
@@ -27,7 +29,7 @@ const backend = await initBackend("wasm");
 const { split } = await beautySplit();
 const specs = Deno.args.length > 2
   ? Deno.args.slice(2)
-  : Object.keys(METHOD_BUILDERS);
+  : registered().map((m) => m.name);
 const configOf = (spec: string) => {
   const [method, keys = ""] = spec.split(":");
   const set = Object.fromEntries(
@@ -54,9 +56,7 @@ if (!specs.includes(baseline)) {
 }
 const { epoch, sample } = epochSample(split, 22, samples);
 const methods = specs;
-const models = variants.map((v) =>
-  METHOD_BUILDERS[v.method](v.cfg, split, makeRng(0))
-);
+const models = variants.map((v) => buildModel(v.cfg, split, makeRng(0)));
 for (const m of models) {
   await m.onEpochStart?.(1, split, makeRng(0));
   await m.step(sample[11], { rng: makeRng(0), epoch: 1, split });

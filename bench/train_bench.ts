@@ -15,9 +15,9 @@ import {
   probeWebGpu,
 } from "../lib/backend/init.ts";
 import { trainBatches } from "../lib/data/batch.ts";
-import { makeConfig } from "../lib/training/config.ts";
-import { sasrec } from "../lib/methods/sasrec.ts";
-import { METHOD_BUILDERS } from "../lib/methods/mod.ts";
+import { makeConfig } from "../lib/config/resolve.ts";
+import { buildModel } from "../lib/methods/build.ts";
+import { methods } from "../lib/methods/mod.ts";
 import { evaluate } from "../lib/eval/evaluate.ts";
 import { makeRng } from "../lib/util/rng.ts";
 import type { Model } from "../lib/training/model.ts";
@@ -65,7 +65,7 @@ for (const loss of ["ce", "bce"] as const) {
         if (!state.has(key)) {
           const cfg = makeConfig({ loss });
           const rng = makeRng(0);
-          const model = sasrec(cfg, split, rng);
+          const model = buildModel(cfg, split, rng);
           state.set(key, {
             model,
             batches: trainBatches(split, { batchSize: 256, rng }),
@@ -96,7 +96,11 @@ for (const b of available) {
       if (!state.has(key)) {
         const cfg = makeConfig({});
         const rng = makeRng(0);
-        state.set(key, { model: sasrec(cfg, split, rng), batches: [], i: 0 });
+        state.set(key, {
+          model: buildModel(cfg, split, rng),
+          batches: [],
+          i: 0,
+        });
       }
       const s = state.get(key)!;
       t.start();
@@ -129,7 +133,7 @@ for (
 for (const b of methodBackends) {
   const slow = !b.startsWith("wasm");
   for (const loss of ["ce", "bce"] as const) {
-    for (const method of Object.keys(METHOD_BUILDERS)) {
+    for (const method of methods().map((m) => m.name)) {
       let model: Model | undefined;
       let i = 0;
       Deno.bench({
@@ -144,7 +148,7 @@ for (const b of methodBackends) {
             // SRMA's complement encoder is not pre-trained here: its frozen
             // forward pass costs the same either way.
             const cfg = makeConfig({ method, loss });
-            model = METHOD_BUILDERS[method](cfg, split, makeRng(0));
+            model = buildModel(cfg, split, makeRng(0));
           }
           const rng = makeRng(i);
           // slow backends: 3 batches at the 1/6, 1/2 and 5/6 length quantiles
@@ -171,7 +175,7 @@ for (const b of methodBackends) {
     warmup: 0,
     async fn(t) {
       await start("wasm");
-      model ??= METHOD_BUILDERS.s4rec(
+      model ??= buildModel(
         makeConfig({ method: "s4rec", clustering: "kmeans" }),
         split,
         makeRng(0),

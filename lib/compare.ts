@@ -7,8 +7,15 @@
  */
 import type { BackendInfo } from "./backend/init.ts";
 import type { SequenceDataset } from "./data/types.ts";
-import { loadDataset, runTraining, type TrainReport } from "./experiment.ts";
-import { makeConfig, type TrainConfig } from "./training/config.ts";
+import {
+  datasetKey,
+  loadDataset,
+  runTraining,
+  type TrainReport,
+} from "./experiment.ts";
+import type { TrainConfig } from "./training/config.ts";
+import { type ConfigLayer, resolveConfig } from "./config/resolve.ts";
+import type { YamlFile } from "./config/yaml_file.ts";
 import type { Progress } from "./util/progress.ts";
 import { writeTextFileAtomic } from "./util/atomic.ts";
 import { formatMeanStd, type MeanStd, meanStd } from "./stats/describe.ts";
@@ -81,7 +88,14 @@ export interface CompareResults {
 export function gridConfigs(
   grid: unknown,
   overrides: Record<string, unknown>,
-  opts: { source?: string; only?: string[] } = {},
+  opts: {
+    source?: string;
+    only?: string[];
+    /** The grid's YAML file: messages then name the line of a key. */
+    file?: YamlFile;
+    /** Where an override was set (e.g. `--set`), for messages. */
+    overridesWhere?: (key: string) => string | undefined;
+  } = {},
 ): Record<string, TrainConfig> {
   const where = opts.source ?? "grid";
   const g = grid as Grid;
@@ -113,9 +127,16 @@ export function gridConfigs(
   const out: Record<string, TrainConfig> = {};
   for (const [name, v] of Object.entries(g.variants)) {
     if (opts.only && !opts.only.includes(name)) continue;
-    out[name] = makeConfig({ ...(g.base ?? {}), ...(v ?? {}), ...overrides }, {
-      source: `${where}: variant '${name}'`,
-    });
+    const at = (...keys: string[]) => {
+      const line = opts.file?.line(...keys);
+      return line ? `${where}:${line}` : `${where}: variant '${name}'`;
+    };
+    const layers: ConfigLayer[] = [
+      { values: g.base ?? {}, where: (k) => at("base", k) },
+      { values: v ?? {}, where: (k) => at("variants", name, k) },
+      { values: overrides, where: opts.overridesWhere },
+    ];
+    out[name] = resolveConfig(layers);
   }
   if (Object.keys(out).length === 0) {
     throw new Error(`${where}: expected at least one variant, found none`);
@@ -150,6 +171,43 @@ export function parseSeeds(text: string): number[] {
     throw new Error(`--seeds: expected distinct seeds, found '${text}'`);
   }
   return seeds;
+}
+
+/**
+ * The one backend of a grid's variants (the CLI initialises it once per
+ * process); a grid whose variants ask for different backends or native
+ * BLAS settings is an error naming them.
+ *
+ * @example
+ * ```ts
+ * import { gridBackend } from "./compare.ts";
+ * import { makeConfig } from "./config/resolve.ts";
+ * const a = makeConfig({ backend: "wasm" }), b = makeConfig({ backend: "cpu" });
+ * if (gridBackend({ a, c: a }).backend !== "wasm") throw new Error();
+ * let msg = "";
+ * try { gridBackend({ a, b }); } catch (e) { msg = String(e); }
+ * if (!msg.includes("'a'") || !msg.includes("'b'")) throw new Error(msg);
+ * ```
+ */
+export function gridBackend(
+  configs: Record<string, TrainConfig>,
+): Pick<TrainConfig, "backend" | "nativeBlas"> {
+  const by = new Map<string, string[]>();
+  for (const [name, c] of Object.entries(configs)) {
+    const k = `backend ${c.backend}, nativeBlas ${c.nativeBlas}`;
+    by.set(k, [...(by.get(k) ?? []), name]);
+  }
+  if (by.size > 1) {
+    throw new Error(
+      `compare: expected one backend setting for every variant (one backend per process), found ${
+        [...by].map(([k, names]) =>
+          `${k} (${names.map((n) => `'${n}'`).join(", ")})`
+        ).join(" and ")
+      }; set it in 'base' or with --backend, or compare them in separate runs`,
+    );
+  }
+  const first = Object.values(configs)[0];
+  return { backend: first.backend, nativeBlas: first.nativeBlas };
 }
 
 /** A folder name for a variant. */
@@ -340,15 +398,7 @@ export async function runComparison(
     summary: summarizeRows(rows),
   });
   for (const [variant, cfg] of plan) {
-    const key = JSON.stringify([
-      cfg.data,
-      cfg.format,
-      cfg.seed,
-      cfg.synthUsers,
-      cfg.synthItems,
-      cfg.synthIntents,
-      cfg.synthNoise,
-    ]);
+    const key = datasetKey(cfg);
     if (!cache.has(key)) cache.set(key, await loadDataset(cfg));
     opts.progress?.log(
       `== ${variant}${opts.seeds ? ` (seed ${cfg.seed})` : ""}`,

@@ -14,7 +14,7 @@ import type { GroupedMetrics } from "./eval/metrics.ts";
 import { evaluate } from "./eval/evaluate.ts";
 import { buildModel } from "./methods/mod.ts";
 import type { TrainConfig } from "./training/config.ts";
-import { makeConfig } from "./training/config.ts";
+import { upgradeConfig } from "./config/legacy.ts";
 import { type EpochRecord, fit, restoreParams } from "./training/fit.ts";
 import type { Model } from "./training/model.ts";
 import { loadCheckpoint } from "./training/checkpoint.ts";
@@ -42,7 +42,7 @@ import {
  * @example
  * ```ts
  * import { loadDataset } from "./experiment.ts";
- * import { makeConfig } from "./training/config.ts";
+ * import { makeConfig } from "./config/resolve.ts";
  * const ds = await loadDataset(makeConfig({ synthUsers: 50, synthItems: 80 }));
  * if (ds.sequences.length !== 50) throw new Error();
  * ```
@@ -82,6 +82,35 @@ export async function loadDataset(cfg: TrainConfig): Promise<SequenceDataset> {
     return ds;
   }
   return await readSequenceFile(cfg.data);
+}
+
+/**
+ * Every setting {@linkcode loadDataset} reads: two configs with the same
+ * key load the same dataset (`compare` loads it once).
+ *
+ * @example
+ * ```ts
+ * import { datasetKey } from "./experiment.ts";
+ * import { makeConfig } from "./config/resolve.ts";
+ * const a = makeConfig({ data: "x.csv", format: "interactions" });
+ * if (datasetKey(a) === datasetKey(makeConfig({ data: "x.csv", format: "interactions", kCore: 10 }))) throw new Error();
+ * if (datasetKey(a) !== datasetKey(makeConfig({ data: "x.csv", format: "interactions", lr: 0.1 }))) throw new Error();
+ * ```
+ */
+export function datasetKey(cfg: TrainConfig): string {
+  return JSON.stringify([
+    cfg.data,
+    cfg.format,
+    cfg.userColumn,
+    cfg.itemColumn,
+    cfg.timeColumn,
+    cfg.kCore,
+    cfg.seed,
+    cfg.synthUsers,
+    cfg.synthItems,
+    cfg.synthIntents,
+    cfg.synthNoise,
+  ]);
 }
 
 /** Summary of a dataset for reports. */
@@ -198,7 +227,7 @@ function checkTrainable(split: SplitDataset, cfg: TrainConfig): void {
  * ```ts ignore
  * import { initBackend } from "./backend/init.ts";
  * import { runTraining } from "./experiment.ts";
- * import { makeConfig } from "./training/config.ts";
+ * import { makeConfig } from "./config/resolve.ts";
  * const backend = await initBackend("wasm");
  * const report = await runTraining(makeConfig({ epochs: 2 }), backend);
  * console.log(report.test?.all["NDCG@20"]);
@@ -337,14 +366,12 @@ export async function loadModel(
 ): Promise<LoadedModel> {
   const ck = await loadCheckpoint(path);
   const saved = checkpointConfig(ck.meta, path);
-  const cfg = makeConfig(
-    {
-      ...saved,
-      data: opts.data ?? saved.data,
-      format: opts.format ?? saved.format,
-    },
-    { source: path },
-  );
+  // Checkpoints of earlier versions hold every key of the old flat config.
+  const cfg = upgradeConfig({
+    ...saved,
+    data: opts.data ?? saved.data,
+    format: opts.format ?? saved.format,
+  }, path);
   checkFiniteParams(ck.tensors, path);
   const dataset = await loadDataset(cfg);
   const split = leaveOneOut(dataset, { maxLen: cfg.maxLen });

@@ -7,8 +7,8 @@ import { keptLayers } from "../lib/nn/ffn_stack.ts";
 import { synthetic } from "../lib/data/synthetic.ts";
 import { leaveOneOut } from "../lib/data/split.ts";
 import { trainBatches } from "../lib/data/batch.ts";
-import { makeConfig } from "../lib/training/config.ts";
-import { cl4srec, srma } from "../lib/methods/srma.ts";
+import { makeConfig } from "../lib/config/resolve.ts";
+import { buildModel } from "../lib/methods/build.ts";
 import { makeRng } from "../lib/util/rng.ts";
 import { makeProgress } from "../lib/util/progress.ts";
 import {
@@ -119,7 +119,7 @@ Deno.test("SRMA: the complement encoder is frozen; the encoder and the extra lay
     augment: "crop,mask,reorder,insert,substitute",
   });
   const rng = makeRng(0);
-  const model = srma(cfg, split, rng);
+  const model = buildModel(cfg, split, rng);
   await model.prepare!(split, rng, makeProgress({ enabled: false }));
   const snap = (prefix: string) =>
     Object.fromEntries(
@@ -180,7 +180,7 @@ Deno.test("SRMA's combined objective passes a finite-difference gradient check (
     batchSize: 8,
   });
   const rng = makeRng(3);
-  const model = srma(cfg, split, rng);
+  const model = buildModel(cfg, split, rng);
   perturbParams(model.params);
   const batch = trainBatches(split, { batchSize: 8, rng })[0];
   const prepared = model.prepareBatch!(batch, {
@@ -218,7 +218,7 @@ Deno.test("CL4SRec's objective passes a finite-difference gradient check; every 
     batchSize: 8,
   });
   const rng = makeRng(4);
-  const model = cl4srec(cfg, split, rng);
+  const model = buildModel(cfg, split, rng);
   perturbParams(model.params);
   const batch = trainBatches(split, { batchSize: 8, rng })[0];
   const prepared = model.prepareBatch!(batch, {
@@ -264,8 +264,9 @@ Deno.test("CL4SRec and SRMA beat SASRec on sparse synthetic data in a short run 
           epochs: 8,
           evalEvery: 4,
           patience: 100,
-          complement: "transformer",
-          complementEpochs: 2,
+          ...(method === "srma"
+            ? { complement: "transformer", complementEpochs: 2 }
+            : {}),
         });
         const r = await runTraining(cfg, wasm, { dataset });
         mean[method] += r.test!.all["NDCG@20"] / seeds.length;

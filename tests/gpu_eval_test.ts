@@ -9,8 +9,8 @@ import { ranksFromScores, topKFromScores } from "../lib/eval/rank.ts";
 import { evaluate } from "../lib/eval/evaluate.ts";
 import { synthetic } from "../lib/data/synthetic.ts";
 import { leaveOneOut } from "../lib/data/split.ts";
-import { makeConfig } from "../lib/training/config.ts";
-import { sasrec } from "../lib/methods/sasrec.ts";
+import { makeConfig } from "../lib/config/resolve.ts";
+import { buildModel } from "../lib/methods/build.ts";
 import { makeRng } from "../lib/util/rng.ts";
 import { runTraining } from "../lib/experiment.ts";
 import { normalArray } from "../lib/nn/params.ts";
@@ -104,7 +104,7 @@ Deno.test({
       maxLen: 20,
       backend: "webgpu",
     });
-    const model = sasrec(cfg, split, makeRng(0));
+    const model = buildModel(cfg, split, makeRng(0));
     try {
       const g = await evaluate(model.scorer, split, "test", { ranker: "gpu" });
       const c = await evaluate(model.scorer, split, "test", { ranker: "cpu" });

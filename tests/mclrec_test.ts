@@ -23,7 +23,7 @@ import { synthetic } from "../lib/data/synthetic.ts";
 import { leaveOneOut } from "../lib/data/split.ts";
 import { trainBatches } from "../lib/data/batch.ts";
 import type { SplitDataset } from "../lib/data/types.ts";
-import { makeConfig } from "../lib/training/config.ts";
+import { configFor, makeConfig } from "../lib/config/resolve.ts";
 import { mclrec, type MclrecBatch } from "../lib/methods/mclrec.ts";
 import { runTraining } from "../lib/experiment.ts";
 import { loadCheckpoint } from "../lib/training/checkpoint.ts";
@@ -160,7 +160,7 @@ function changed(
 Deno.test("meta step: stage 1 leaves the augmenters bit-identical, stage 2 leaves the encoder bit-identical", async () => {
   const split = tinySplit();
   const rng = makeRng(0);
-  const model = mclrec(makeConfig(TINY), split, rng);
+  const model = mclrec.build(configFor(mclrec, TINY), split, rng);
   const { encoder: enc, augmenters: aug } = model.groups;
   assert(aug.length === 12 && aug.every((n) => /^aug[12]\./.test(n)));
   assert(enc.includes("item_emb") && !enc.some((n) => n.startsWith("aug")));
@@ -205,7 +205,11 @@ Deno.test("meta step: the two optimiser states stay separate (own parameters, ow
   const split = tinySplit();
   const rng = makeRng(1);
   const lr = 1e-3, augLr = 3e-2;
-  const model = mclrec(makeConfig({ ...TINY, lr, augLr }), split, rng);
+  const model = mclrec.build(
+    configFor(mclrec, { ...TINY, lr, augLr }),
+    split,
+    rng,
+  );
   const { encoder: enc, augmenters: aug } = model.groups;
   assertEquals(Object.keys(model.optStates).sort(), ["augmenters", "encoder"]);
   type Adam = [
@@ -285,7 +289,11 @@ Deno.test("metaStepper rejects overlapping groups and a missing state", async ()
 Deno.test("MCLRec-J and the shared augmenter: one optimiser over everything; one augmenter", async () => {
   const split = tinySplit();
   const rng = makeRng(2);
-  const joint = mclrec(makeConfig({ ...TINY, metaStep: "joint" }), split, rng);
+  const joint = mclrec.build(
+    configFor(mclrec, { ...TINY, metaStep: "joint" }),
+    split,
+    rng,
+  );
   assertEquals(Object.keys(joint.optStates), ["main"]);
   const all = [...joint.groups.encoder, ...joint.groups.augmenters];
   assertEquals([...joint.trainable!].sort(), all.sort());
@@ -304,7 +312,11 @@ Deno.test("MCLRec-J and the shared augmenter: one optimiser over everything; one
   assert(moved.includes("item_emb"));
   joint.dispose();
 
-  const shared = mclrec(makeConfig({ ...TINY, augShared: true }), split, rng);
+  const shared = mclrec.build(
+    configFor(mclrec, { ...TINY, augShared: true }),
+    split,
+    rng,
+  );
   assertEquals(shared.groups.augmenters.length, 6);
   assert(shared.groups.augmenters.every((n) => n.startsWith("aug.")));
   shared.dispose();
@@ -333,7 +345,7 @@ Deno.test("MCLRec's two stages pass a finite-difference gradient check: L_0 reac
     batchSize: 8,
   });
   const rng = makeRng(3);
-  const model = mclrec(cfg, split, rng);
+  const model = mclrec.build(configFor(mclrec, cfg), split, rng);
   perturbParams(model.params);
   const batch = trainBatches(split, { batchSize: 8, rng })[0];
   const prepared = model.prepareBatch!(batch, {
@@ -432,8 +444,9 @@ Deno.test("MCLRec beats SASRec on sparse synthetic data in a short run (wasm)", 
           evalEvery: 4,
           patience: 100,
           bucket: 16,
-          clSimilarity: "cosine",
-          clTemperature: 0.2,
+          ...(method === "mclrec"
+            ? { clSimilarity: "cosine", clTemperature: 0.2 }
+            : {}),
         });
         const r = await runTraining(cfg, wasm, { dataset });
         mean[method][0] += r.valid!.all["NDCG@20"] / seeds.length;

@@ -8,9 +8,8 @@ import { initBackend } from "../lib/backend/init.ts";
 import { synthetic } from "../lib/data/synthetic.ts";
 import { leaveOneOut } from "../lib/data/split.ts";
 import { rowChunks, trainBatches } from "../lib/data/batch.ts";
-import { makeConfig } from "../lib/training/config.ts";
-import { sasrec } from "../lib/methods/sasrec.ts";
-import { METHOD_BUILDERS } from "../lib/methods/mod.ts";
+import { makeConfig } from "../lib/config/resolve.ts";
+import { buildModel } from "../lib/methods/build.ts";
 import type { Model } from "../lib/training/model.ts";
 import { sampleNegatives } from "../lib/training/negatives.ts";
 import {
@@ -533,7 +532,7 @@ Deno.test("byRowChunks: the same loss value and gradient as one tape (SASRec, CE
         loss,
         maxTokens,
       });
-      const model = sasrec(cfg, split, makeRng(0));
+      const model = buildModel(cfg, split, makeRng(0));
       const b = { ...batch, negatives };
       assertEquals(typeof model.objective === "function", maxTokens === 0);
       const g = await modelGradients(model, b);
@@ -579,6 +578,13 @@ Deno.test("samples: prefixes scores only the last position (lastOnly) with the s
     maxLen: 10,
     samples: "prefixes",
   })[0];
+  // Each method's own keys (another method's key would be an error).
+  const OWN = {
+    sasrec: {},
+    srma: { neuronMask: 0, complement: "none" },
+    mclrec: {},
+    s4rec: { clusters: 4 },
+  };
   for (const method of ["sasrec", "srma", "mclrec", "s4rec"] as const) {
     for (const loss of ["ce", "bce"] as const) {
       const results = [];
@@ -590,13 +596,11 @@ Deno.test("samples: prefixes scores only the last position (lastOnly) with the s
           maxLen: 10,
           dropout: 0,
           attnDropout: 0,
-          neuronMask: 0,
-          complement: "none",
           loss,
           samples,
-          clusters: 4,
+          ...OWN[method],
         });
-        const model = METHOD_BUILDERS[method](cfg, split, makeRng(0));
+        const model = buildModel(cfg, split, makeRng(0));
         const ctx = { rng: makeRng(5), epoch: 1, split };
         const b = model.prepareBatch
           ? model.prepareBatch(batch, ctx)

@@ -6,7 +6,9 @@ import { initBackend } from "../lib/backend/init.ts";
 import { synthetic } from "../lib/data/synthetic.ts";
 import { leaveOneOut } from "../lib/data/split.ts";
 import { trainBatches } from "../lib/data/batch.ts";
-import { makeConfig, type TrainConfig } from "../lib/training/config.ts";
+import { configFor, makeConfig } from "../lib/config/resolve.ts";
+import type { TrainConfig } from "../lib/training/config.ts";
+import { ConfigError } from "../lib/util/errors.ts";
 import { fit } from "../lib/training/fit.ts";
 import { loadDataset } from "../lib/experiment.ts";
 import { headTailAdversary, s4rec } from "../lib/methods/s4rec.ts";
@@ -74,8 +76,11 @@ Deno.test("s4rec: a step reports rec, clust, adv, cl, ckd (all finite) in both c
       model.dispose();
     }
   }
-  assertThrows(() =>
-    s4rec(makeConfig({ ...SMALL, clEmbedding: "flatten" }), small, makeRng(0))
+  // S4Rec contrasts last positions only: clEmbedding is not one of its keys.
+  assertThrows(
+    () => configFor(s4rec, { ...SMALL, clEmbedding: "flatten" }),
+    ConfigError,
+    "'clEmbedding': not a key of method 's4rec' (it belongs to cl4srec, srma, mclrec)",
   );
 });
 
@@ -111,9 +116,9 @@ const ADV_TENSORS = ["s4rec.adv.w", "s4rec.adv.b"];
 
 /** A tiny S4Rec with moved weights, its intents set, and a prepared batch. */
 async function tinyS4rec(clustering: "online" | "kmeans") {
-  const cfg = makeConfig({ ...TINY, clustering });
+  const cfg = configFor(s4rec, { ...TINY, clustering });
   const rng = makeRng(3);
-  const model = s4rec(cfg, tinySplit, rng);
+  const model = s4rec.build(cfg, tinySplit, rng);
   perturbParams(model.params);
   await model.onEpochStart?.(1, tinySplit, makeRng(4)); // K-means intents
   const batch = model.prepareBatch!(
@@ -196,7 +201,7 @@ for (const clustering of ["online", "kmeans"] as const) {
 
 Deno.test("s4rec kmeans: onEpochStart sets K unit intents; clusters are deterministic; resume equals an uninterrupted run", async () => {
   const cfg = makeConfig({ ...SMALL, clustering: "kmeans", epochs: 2 });
-  const model = s4rec(cfg, small, makeRng(0));
+  const model = s4rec.build(configFor(s4rec, cfg), small, makeRng(0));
   try {
     assertEquals(model.intents(), undefined);
     await model.onEpochStart!(1, small, makeRng(5));
@@ -214,7 +219,7 @@ Deno.test("s4rec kmeans: onEpochStart sets K unit intents; clusters are determin
   const dir = await Deno.makeTempDir();
   try {
     const run = async (stop?: number, resume = false) => {
-      const m = s4rec(cfg, small, makeRng(cfg.seed));
+      const m = s4rec.build(configFor(s4rec, cfg), small, makeRng(cfg.seed));
       const res = await fit(m, small, cfg, makeRng(cfg.seed), {
         outDir: dir,
         resume,
@@ -265,7 +270,7 @@ Deno.test("s4rec on the synthetic default: clusters recover the planted intents 
   // the CLI's synthetic default: 3000 users, 600 items, 8 intents
   const split = leaveOneOut(await loadDataset(cfg), { maxLen: cfg.maxLen });
   const rng = makeRng(cfg.seed);
-  const model = s4rec(cfg, split, rng);
+  const model = s4rec.build(configFor(s4rec, cfg), split, rng);
   try {
     await fit(model, split, cfg, rng);
     const report = await clusterReport(model.clusters, split);

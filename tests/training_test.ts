@@ -6,7 +6,8 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend/init.ts";
 import { synthetic } from "../lib/data/synthetic.ts";
 import { leaveOneOut } from "../lib/data/split.ts";
-import { makeConfig } from "../lib/training/config.ts";
+import { makeConfig } from "../lib/config/resolve.ts";
+import { buildModel } from "../lib/methods/build.ts";
 import { runTraining } from "../lib/experiment.ts";
 import { metricsFromRanks } from "../lib/eval/metrics.ts";
 import { popularityRanks } from "../lib/eval/popular.ts";
@@ -16,7 +17,6 @@ import {
   assertEquals,
   assertRejects,
 } from "./_assert.ts";
-import { sasrec } from "../lib/methods/sasrec.ts";
 import { fit } from "../lib/training/fit.ts";
 import { makeRng } from "../lib/util/rng.ts";
 import { DivergedLossError, NonFiniteLossError } from "../lib/util/errors.ts";
@@ -134,7 +134,7 @@ Deno.test("a NaN loss stops training through the real stepper, naming the epoch,
   const split = leaveOneOut(dataset, { maxLen: base.maxLen });
   const cfg = makeConfig({ batchSize: 64, epochs: 2 }, { base });
   const rng = makeRng(0);
-  const model = sasrec(cfg, split, rng);
+  const model = buildModel(cfg, split, rng);
   const batchesPerEpoch = Math.ceil(
     split.train.filter((t) => t.length >= 2).length / 64,
   );

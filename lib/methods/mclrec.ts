@@ -51,14 +51,13 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { SplitDataset } from "../data/types.ts";
 import type { Params } from "../nn/params.ts";
-import { disposeParams } from "../nn/params.ts";
+import { buildEncoder } from "../nn/encoders.ts";
 import { augmenterMlp, initAugmenterMlp } from "../nn/augmenter_mlp.ts";
 import { infoNCE } from "../losses/infonce.ts";
 import { contrastiveRegularizer } from "../losses/regularizer.ts";
 import { weighted } from "../losses/combine.ts";
-import { adam, disposeTree, type StateTree } from "../optim/transform.ts";
+import { adam } from "../optim/transform.ts";
 import {
   byRowChunks,
   jointStepper,
@@ -69,17 +68,21 @@ import {
   type Stepper,
 } from "../optim/stepper.ts";
 import { metaStepper } from "../optim/meta.ts";
-import type { TrainConfig } from "../training/config.ts";
-import type { Model } from "../training/model.ts";
+import { makeModel, type Model } from "../training/model.ts";
 import type { Rng } from "../util/rng.ts";
+import { bool, choice, type KeySpecsOf, nonNeg, posNum } from "../util/keys.ts";
+import { defineMethod, type MethodDef } from "./registry.ts";
 import {
-  buildEncoder,
   encodeForRec,
   lastPositionScorer,
+  NEXT_ITEM_KEYS,
+  type NextItemConfig,
   recLoss,
-} from "./sasrec.ts";
+} from "./next_item.ts";
 import {
   augmenterFromConfig,
+  CONTRASTIVE_KEYS,
+  type ContrastiveConfig,
   encodeViews,
   seqEmbedding,
   type ViewBatch,
@@ -99,6 +102,45 @@ export interface MclrecModel extends Model {
   augmenterObjective: Objective<MclrecBatch>;
 }
 
+/** MCLRec's own settings (documented in {@linkcode MCLREC_KEYS}). */
+export interface MclrecConfig {
+  /** Weight beta of L_cl2. */
+  mclBeta: number;
+  /** Weight gamma of R. */
+  mclGamma: number;
+  /** The augmenters' learning rate. */
+  augLr: number;
+  /** One augmenter for both views. */
+  augShared: boolean;
+  /** Two-stage or joint step. */
+  metaStep: "meta" | "joint";
+}
+
+/** MCLRec's own keys (lambda is `clWeight`, the weight of L_cl1). */
+export const MCLREC_KEYS: KeySpecsOf<MclrecConfig> = {
+  mclBeta: nonNeg(
+    0.05,
+    "MCLRec beta: weight of L_cl2 (learnable-augmenter views).",
+  ),
+  mclGamma: nonNeg(
+    0.005,
+    "MCLRec gamma: weight of the contrastive regulariser R (paper: 0.1 beta).",
+  ),
+  augLr: posNum(
+    1e-3,
+    "MCLRec: learning rate of the augmenters' own Adam (stage 2).",
+  ),
+  augShared: bool(
+    false,
+    "MCLRec: one augmenter shared by both views (ablation).",
+  ),
+  metaStep: choice(
+    ["meta", "joint"],
+    "meta",
+    'MCLRec: "meta" (two-stage step) or "joint" (MCLRec-J ablation).',
+  ),
+};
+
 /**
  * MCLRec: next-item loss plus contrast between data-augmented views and
  * their learnable model augmentations, trained in two stages per batch (or
@@ -109,149 +151,131 @@ export interface MclrecModel extends Model {
  * @example
  * ```ts
  * import { mclrec } from "./mclrec.ts";
- * import { makeConfig } from "../training/config.ts";
+ * import { configFor } from "../config/resolve.ts";
  * import { synthetic } from "../data/synthetic.ts";
  * import { leaveOneOut } from "../data/split.ts";
  * import { trainBatches } from "../data/batch.ts";
  * import { makeRng } from "../util/rng.ts";
  * const split = leaveOneOut(synthetic({ numUsers: 20, numItems: 40, maxLen: 20 }), { maxLen: 8 });
- * const cfg = makeConfig({ method: "mclrec", hidden: 8, heads: 2, maxLen: 8, layers: 1 });
+ * const cfg = configFor(mclrec, { hidden: 8, heads: 2, maxLen: 8, layers: 1 });
  * const rng = makeRng(0);
- * const model = mclrec(cfg, split, rng);
+ * const model = mclrec.build(cfg, split, rng);
  * const batch = trainBatches(split, { batchSize: 20, rng })[0];
  * const terms = await model.step(batch, { rng, epoch: 1, split });
  * if (!("augmenters.cl2" in terms)) throw new Error(Object.keys(terms).join());
  * model.dispose();
  * ```
  */
-export function mclrec(
-  cfg: TrainConfig,
-  split: SplitDataset,
-  rng: Rng,
-): MclrecModel {
-  const params: Params = {};
-  const encoder = buildEncoder(params, cfg, split.numItems, rng);
-  const encNames = Object.keys(params);
-  const dim = cfg.clEmbedding === "flatten"
-    ? cfg.maxLen * cfg.hidden
-    : cfg.hidden;
-  const augKeys = cfg.augShared ? ["aug", "aug"] : ["aug1", "aug2"];
-  for (const k of new Set(augKeys)) initAugmenterMlp(params, k, { dim, rng });
-  const augNames = Object.keys(params).filter((n) => !encNames.includes(n));
+export const mclrec: MethodDef<
+  NextItemConfig & ContrastiveConfig & MclrecConfig,
+  MclrecModel
+> = defineMethod({
+  name: "mclrec",
+  summary:
+    "two learnable augmenters (MLPs) on the views' embeddings, contrast between views and " +
+    "augmented views, a regulariser, and a meta-optimised two-stage step",
+  paper:
+    "Qin et al., Meta-optimized Contrastive Learning for Sequential Recommendation, SIGIR 2023",
+  keys: { ...NEXT_ITEM_KEYS, ...CONTRASTIVE_KEYS, ...MCLREC_KEYS },
+  build: (cfg, split, rng): MclrecModel => {
+    const params: Params = {};
+    const encoder = buildEncoder(params, cfg, split.numItems, rng);
+    const encNames = Object.keys(params);
+    const dim = cfg.clEmbedding === "flatten"
+      ? cfg.maxLen * cfg.hidden
+      : cfg.hidden;
+    const augKeys = cfg.augShared ? ["aug", "aug"] : ["aug1", "aug2"];
+    for (const k of new Set(augKeys)) initAugmenterMlp(params, k, { dim, rng });
+    const augNames = Object.keys(params).filter((n) => !encNames.includes(n));
 
-  const dataAug = augmenterFromConfig(cfg, split);
-  const nce = { temperature: cfg.clTemperature, similarity: cfg.clSimilarity };
-  const lambda = cfg.clWeight, beta = cfg.mclBeta, gamma = cfg.mclGamma;
+    const dataAug = augmenterFromConfig(cfg, split);
+    const nce = {
+      temperature: cfg.clTemperature,
+      similarity: cfg.clSimilarity,
+    };
+    const lambda = cfg.clWeight, beta = cfg.mclBeta, gamma = cfg.mclGamma;
 
-  // h1, h2 from the current encoder weights; z1, z2 from the augmenters.
-  const views = (p: Params, batch: MclrecBatch, r: Rng) => {
-    const [h1, h2] = cfg.clEmbedding === "last"
-      ? encodeViews(encoder, p, batch, { rng: r }, cfg)
-      : [batch.view1, batch.view2].map((v) =>
-        seqEmbedding(encoder.encode(p, v, { rng: r }), "flatten", cfg.maxLen)
+    // h1, h2 from the current encoder weights; z1, z2 from the augmenters.
+    const views = (p: Params, batch: MclrecBatch, r: Rng) => {
+      const [h1, h2] = cfg.clEmbedding === "last"
+        ? encodeViews(encoder, p, batch, { rng: r }, cfg)
+        : [batch.view1, batch.view2].map((v) =>
+          seqEmbedding(encoder.encode(p, v, { rng: r }), "flatten", cfg.maxLen)
+        );
+      const z1 = augmenterMlp(p, h1, { name: augKeys[0] });
+      const z2 = augmenterMlp(p, h2, { name: augKeys[1] });
+      return { h1, h2, z1, z2 };
+    };
+    const cl2 = (v: ReturnType<typeof views>): tf.Scalar =>
+      tf.addN([
+        infoNCE(v.z1, v.z2, nce),
+        infoNCE(v.h1, v.z2, nce),
+        infoNCE(v.h2, v.z1, nce),
+      ]) as tf.Scalar;
+    const reg = (v: ReturnType<typeof views>): tf.Scalar =>
+      contrastiveRegularizer(v.z1, v.z2, { ...nce, margins: "row" });
+
+    // L_0 as two independent parts (separate tapes: at most two encoder
+    // passes held at once): the next-item branch, and the contrastive views.
+    const recPart: LossFn<MclrecBatch> = (p, batch, r): LossOutput => {
+      const enc = encodeForRec(encoder, p, batch, { rng: r }, cfg.samples);
+      const h = enc.hidden;
+      return weighted({
+        rec: [1, recLoss(encoder, p, h, enc.batch, cfg.loss)],
+      });
+    };
+    const clPart: LossFn<MclrecBatch> = (p, batch, r): LossOutput => {
+      const v = views(p, batch, r);
+      return weighted({
+        cl1: [lambda, infoNCE(v.h1, v.h2, nce)],
+        cl2: [beta, cl2(v)],
+        reg: [gamma, reg(v)],
+      });
+    };
+    const rec = byRowChunks(recPart, cfg.maxTokens);
+    const encoderLoss: Part<MclrecBatch>[] = lambda + beta + gamma > 0
+      ? [rec, clPart]
+      : [rec];
+    // L_1: re-encodes the views with whatever encoder weights `p` holds now.
+    const augmenterLoss: LossFn<MclrecBatch> = (p, batch, r): LossOutput => {
+      const v = views(p, batch, r);
+      return weighted({ cl2: [1, cl2(v)], reg: [gamma, reg(v)] });
+    };
+
+    const opt = (lr: number) => adam(lr, { weightDecay: cfg.weightDecay });
+    const stepper: Stepper<MclrecBatch> = cfg.metaStep === "joint"
+      ? jointStepper(encoderLoss, opt(cfg.lr), [...encNames, ...augNames])
+      : metaStepper(
+        {
+          name: "encoder",
+          trainable: encNames,
+          loss: encoderLoss,
+          tx: opt(cfg.lr),
+        },
+        {
+          name: "augmenters",
+          trainable: augNames,
+          loss: augmenterLoss,
+          tx: opt(cfg.augLr),
+        },
       );
-    const z1 = augmenterMlp(p, h1, { name: augKeys[0] });
-    const z2 = augmenterMlp(p, h2, { name: augKeys[1] });
-    return { h1, h2, z1, z2 };
-  };
-  const cl2 = (v: ReturnType<typeof views>): tf.Scalar =>
-    tf.addN([
-      infoNCE(v.z1, v.z2, nce),
-      infoNCE(v.h1, v.z2, nce),
-      infoNCE(v.h2, v.z1, nce),
-    ]) as tf.Scalar;
-  const reg = (v: ReturnType<typeof views>): tf.Scalar =>
-    contrastiveRegularizer(v.z1, v.z2, { ...nce, margins: "row" });
-
-  // L_0 as two independent parts (separate tapes: at most two encoder
-  // passes held at once): the next-item branch, and the contrastive views.
-  const recPart: LossFn<MclrecBatch> = (p, batch, r): LossOutput => {
-    const enc = encodeForRec(encoder, p, batch, { rng: r }, cfg.samples);
-    const h = enc.hidden;
-    return weighted({ rec: [1, recLoss(h, p, enc.batch, cfg.loss)] });
-  };
-  const clPart: LossFn<MclrecBatch> = (p, batch, r): LossOutput => {
-    const v = views(p, batch, r);
-    return weighted({
-      cl1: [lambda, infoNCE(v.h1, v.h2, nce)],
-      cl2: [beta, cl2(v)],
-      reg: [gamma, reg(v)],
-    });
-  };
-  const rec = byRowChunks(recPart, cfg.maxTokens);
-  const encoderLoss: Part<MclrecBatch>[] = lambda + beta + gamma > 0
-    ? [rec, clPart]
-    : [rec];
-  // L_1: re-encodes the views with whatever encoder weights `p` holds now.
-  const augmenterLoss: LossFn<MclrecBatch> = (p, batch, r): LossOutput => {
-    const v = views(p, batch, r);
-    return weighted({ cl2: [1, cl2(v)], reg: [gamma, reg(v)] });
-  };
-
-  const opt = (lr: number) => adam(lr, { weightDecay: cfg.weightDecay });
-  const stepper: Stepper<MclrecBatch> = cfg.metaStep === "joint"
-    ? jointStepper(encoderLoss, opt(cfg.lr), [...encNames, ...augNames])
-    : metaStepper(
+    return Object.assign(
+      makeModel({
+        method: "mclrec",
+        encoder,
+        params,
+        stepper,
+        objective: encoderLoss,
+        trainable: cfg.metaStep === "joint" ? undefined : encNames,
+        prepareBatch: (batch, ctx): MclrecBatch =>
+          withViews(batch, ctx, dataAug, cfg),
+        scorer: lastPositionScorer(encoder, params),
+      }),
       {
-        name: "encoder",
-        trainable: encNames,
-        loss: encoderLoss,
-        tx: opt(cfg.lr),
-      },
-      {
-        name: "augmenters",
-        trainable: augNames,
-        loss: augmenterLoss,
-        tx: opt(cfg.augLr),
+        stepper,
+        groups: { encoder: encNames, augmenters: augNames },
+        augmenterObjective: augmenterLoss,
       },
     );
-  const initState = stepper.init(params);
-
-  const model: MclrecModel = {
-    method: "mclrec",
-    encoder,
-    params,
-    optStates: cfg.metaStep === "joint"
-      ? { main: initState }
-      : initState as Record<string, StateTree>,
-    stepper,
-    groups: { encoder: encNames, augmenters: augNames },
-    augmenterObjective: augmenterLoss,
-    prepareBatch: (batch, ctx): MclrecBatch =>
-      withViews(batch, ctx, dataAug, cfg),
-    objective: encoderLoss as Objective<unknown>,
-    trainable: stepper.trainable.filter((n) =>
-      cfg.metaStep === "joint" || encNames.includes(n)
-    ),
-    step: async (batch, ctx) => {
-      const b = model.prepareBatch!(batch, ctx) as MclrecBatch;
-      if (cfg.metaStep === "joint") {
-        const res = await stepper.step(
-          params,
-          model.optStates.main,
-          b,
-          ctx.rng,
-          ctx.deferred,
-        );
-        model.optStates.main = res.optState;
-        return res.terms;
-      }
-      // The meta stepper's state is the record of both groups' states.
-      const res = await stepper.step(
-        params,
-        model.optStates,
-        b,
-        ctx.rng,
-        ctx.deferred,
-      );
-      model.optStates = res.optState as Record<string, StateTree>;
-      return res.terms;
-    },
-    scorer: lastPositionScorer(encoder, params),
-    dispose: () => {
-      disposeParams(params);
-      for (const s of Object.values(model.optStates)) disposeTree(s);
-    },
-  };
-  return model;
-}
+  },
+});

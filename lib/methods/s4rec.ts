@@ -66,10 +66,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { SplitDataset } from "../data/types.ts";
 import { evalBatches } from "../data/batch.ts";
 import type { Params } from "../nn/params.ts";
-import { disposeParams, normalVar } from "../nn/params.ts";
+import { normalVar } from "../nn/params.ts";
+import { buildEncoder } from "../nn/encoders.ts";
 import { dense, initDense } from "../nn/layers.ts";
 import { gradReverse, stopGradient } from "../nn/grad_reverse.ts";
 import { lastPosition, logSumExpRows } from "../losses/rec.ts";
@@ -84,24 +84,24 @@ import {
 import { sinkhorn } from "../cluster/sinkhorn.ts";
 import { kmeans } from "../cluster/kmeans.ts";
 import type { ClusterSource } from "../eval/cluster_report.ts";
-import { adam, disposeTree } from "../optim/transform.ts";
-import {
-  jointStepper,
-  type LossOutput,
-  type Objective,
-} from "../optim/stepper.ts";
-import type { TrainConfig } from "../training/config.ts";
-import type { Model } from "../training/model.ts";
+import { adam } from "../optim/transform.ts";
+import { jointStepper, type LossOutput } from "../optim/stepper.ts";
+import { makeModel, type Model } from "../training/model.ts";
 import { ConfigError } from "../util/errors.ts";
 import { makeRng, type Rng } from "../util/rng.ts";
 import {
-  buildEncoder,
-  encodeForRec,
-  lastPositionScorer,
-  recLoss,
-} from "./sasrec.ts";
+  choice,
+  type KeySpecsOf,
+  nonNeg,
+  posInt,
+  posNum,
+} from "../util/keys.ts";
+import { defineMethod, type MethodDef } from "./registry.ts";
+import { encodeForRec, lastPositionScorer, recLoss } from "./next_item.ts";
 import {
   augmenterFromConfig,
+  CONTRASTIVE_KEYS,
+  type ContrastiveConfig,
   encodeViews,
   type ViewBatch,
   withViews,
@@ -181,6 +181,74 @@ export function headTailAdversary(
   });
 }
 
+// S4Rec contrasts last-position embeddings only (its intents live in the
+// d-dimensional space of z): every contrastive key but clEmbedding.
+const { clEmbedding: _lastOnly, ...S4REC_VIEW_KEYS }: KeySpecsOf<
+  ContrastiveConfig
+> = CONTRASTIVE_KEYS;
+
+/** S4Rec's own settings (documented in {@linkcode S4REC_KEYS}). */
+export interface S4recConfig {
+  /** K prototypes. */
+  clusters: number;
+  /** Weight alpha of the clustering loss. */
+  clusterWeight: number;
+  /** Temperature tau1 of the assignment. */
+  clusterTemperature: number;
+  /** Online (Sinkhorn) or K-means intents. */
+  clustering: "online" | "kmeans";
+  /** Sinkhorn-Knopp epsilon. */
+  sinkhornEpsilon: number;
+  /** Sinkhorn-Knopp iterations. */
+  sinkhornIters: number;
+  /** Weight beta2 of the self-distillation. */
+  distillWeight: number;
+  /** Temperature tau3 of the self-distillation. */
+  distillTemperature: number;
+  /** Weight lambda of the adversary. */
+  advWeight: number;
+  /** What the adversary sees. */
+  advInput: "unit" | "raw";
+}
+
+/** S4Rec's contrastive settings: every contrastive key but clEmbedding. */
+export type S4recViewConfig = Omit<ContrastiveConfig, "clEmbedding">;
+
+/** S4Rec's own keys (beta1 is `clWeight`, tau2 `clTemperature`). */
+export const S4REC_KEYS: KeySpecsOf<S4recConfig> = {
+  clusters: posInt(128, "S4Rec K: number of prototypes (intents)."),
+  clusterWeight: nonNeg(0.01, "S4Rec alpha: weight of the clustering loss."),
+  clusterTemperature: posNum(
+    0.1,
+    "S4Rec tau1: temperature of the soft assignment p = softmax(z mu^T / tau1).",
+  ),
+  clustering: choice(
+    ["online", "kmeans"],
+    "online",
+    'S4Rec: "online" (Sinkhorn, in-batch) or "kmeans" (ICLRec-style, each epoch).',
+  ),
+  sinkhornEpsilon: posNum(0.05, "Sinkhorn-Knopp entropy epsilon."),
+  sinkhornIters: posInt(3, "Sinkhorn-Knopp iterations."),
+  distillWeight: nonNeg(
+    0.1,
+    "S4Rec beta2: weight of the cluster-aware self-distillation.",
+  ),
+  distillTemperature: posNum(
+    1,
+    "S4Rec tau3: temperature of the self-distillation softmax.",
+  ),
+  advWeight: nonNeg(
+    1,
+    "S4Rec lambda: weight of the head/tail adversary (0 = off).",
+  ),
+  advInput: choice(
+    ["unit", "raw"],
+    "unit",
+    'S4Rec: what the head/tail classifier sees: "unit" = z / ||z|| (the direction the ' +
+      'clustering uses), "raw" = z itself.',
+  ),
+};
+
 /**
  * S4Rec with every knob from `cfg`: clusters (K), clusterWeight (alpha),
  * clusterTemperature (tau1), clustering ("online" | "kmeans"),
@@ -189,241 +257,237 @@ export function headTailAdversary(
  * (lambda), advInput, augment.
  *
  * @example
- * ```ts ignore
- * import { s4rec } from "jsr:@x/seqssl";
- * const model = s4rec(makeConfig({ method: "s4rec" }), split, makeRng(0));
+ * ```ts
+ * import { s4rec } from "./s4rec.ts";
+ * if ("clEmbedding" in s4rec.keys || "maxTokens" in s4rec.keys) throw new Error();
+ * if (s4rec.keys.clusters.default !== 128) throw new Error();
  * ```
  */
-export function s4rec(
-  cfg: TrainConfig,
-  split: SplitDataset,
-  rng: Rng,
-): S4RecModel {
-  if (cfg.clEmbedding !== "last") {
-    throw new ConfigError(
-      "clEmbedding",
-      "'last' for s4rec (its intents live in the d-dimensional space of z)",
-      `'${cfg.clEmbedding}'`,
-    );
-  }
-  const K = cfg.clusters, d = cfg.hidden;
-  const online = cfg.clustering === "online";
-  const params: Params = {};
-  const encoder = buildEncoder(params, cfg, split.numItems, rng);
-  if (online) {
-    params[PROTO] = normalVar([K, d], 1 / Math.sqrt(d), rng, PROTO);
-  }
-  initDense(params, ADV, d, 2, rng);
-  const trainable = Object.keys(params);
-  const dataAug = augmenterFromConfig(cfg, split);
-  const sk = { epsilon: cfg.sinkhornEpsilon, iterations: cfg.sinkhornIters };
+export const s4rec: MethodDef<S4recViewConfig & S4recConfig, S4RecModel> =
+  defineMethod({
+    name: "s4rec",
+    summary:
+      "K prototypes with Sinkhorn-Knopp equal-partition targets (or K-means each epoch), InfoNCE " +
+      "with the non-assigned prototypes as extra negatives, cluster-aware self-distillation, a " +
+      "head/tail classifier behind gradient reversal",
+    paper:
+      "Wei et al., Leave No One Behind: Online Self-Supervised Self-Distillation for Sequential " +
+      "Recommendation, WWW 2024",
+    keys: { ...S4REC_VIEW_KEYS, ...S4REC_KEYS },
+    build: (cfg, split, rng): S4RecModel => {
+      const K = cfg.clusters, d = cfg.hidden;
+      const online = cfg.clustering === "online";
+      const params: Params = {};
+      const encoder = buildEncoder(params, cfg, split.numItems, rng);
+      if (online) {
+        params[PROTO] = normalVar([K, d], 1 / Math.sqrt(d), rng, PROTO);
+      }
+      initDense(params, ADV, d, 2, rng);
+      const trainable = Object.keys(params);
+      const dataAug = augmenterFromConfig(cfg, split);
+      const sk = {
+        epsilon: cfg.sinkhornEpsilon,
+        iterations: cfg.sinkhornIters,
+      };
 
-  // K-means intents (unit rows), refreshed by onEpochStart.
-  let centroids: tf.Tensor2D | undefined;
-  const intents = (p: Params): tf.Tensor2D => {
-    if (online) return normalize(p[PROTO] as unknown as tf.Tensor2D);
-    if (!centroids) {
-      throw new Error(
-        "s4rec (clustering 'kmeans'): no intents yet; onEpochStart clusters the sequences before each epoch",
-      );
-    }
-    return centroids;
-  };
-
-  // Sequence embeddings without dropout, L2-normalised, row-major [n, d].
-  const embed = async (seqs: Int32Array[]): Promise<Float32Array> => {
-    const out = new Float32Array(seqs.length * d);
-    const idx = Array.from({ length: seqs.length }, (_, i) => i);
-    let row = 0;
-    for (
-      const b of evalBatches(seqs, idx, {
-        batchSize: cfg.evalBatchSize,
-        maxLen: cfg.maxLen,
-      })
-    ) {
-      const z = tf.tidy(() =>
-        normalize(lastPosition(encoder.encode(params, b, { lastOnly: true })))
-      );
-      out.set(await z.data(), row * d);
-      z.dispose();
-      row += b.batchSize;
-    }
-    return out;
-  };
-  const kmeansIntents = async (seqs: Int32Array[], r: Rng) => {
-    if (K > seqs.length) {
-      throw new ConfigError(
-        "clusters",
-        `at most the number of training sequences (${seqs.length}) for K-means`,
-        String(K),
-      );
-    }
-    const res = kmeans(await embed(seqs), d, {
-      k: K,
-      rng: r,
-      iterations: S4REC_KMEANS_ITERATIONS,
-    });
-    return res;
-  };
-  const refreshCentroids = async (r: Rng) => {
-    const res = await kmeansIntents(split.train, r);
-    centroids?.dispose();
-    centroids = tf.tidy(() => normalize(tf.tensor2d(res.centroids, [K, d])));
-  };
-
-  // Part 1: the next-item branch on the un-augmented sequences, with the
-  // clustering loss and the head/tail adversary on its embedding z.
-  const recPart = (p: Params, batch: S4RecBatch, r: Rng): LossOutput => {
-    const enc = encodeForRec(encoder, p, batch, { rng: r }, cfg.samples);
-    const h = enc.hidden;
-    const rec = recLoss(h, p, enc.batch, cfg.loss);
-    const z = lastPosition(h);
-    const mu = intents(p);
-    let clust: tf.Scalar;
-    if (online) {
-      const out = onlineClustering(z, mu, {
-        temperature: cfg.clusterTemperature,
-        ...sk,
-      });
-      out.codes.dispose();
-      clust = out.loss;
-    } else {
-      const scores = cosineScores(z, mu);
-      // The nearest centroid is a target (no gradient), like Sinkhorn's codes.
-      const onehot = tf.tidy(() =>
-        tf.oneHot(tf.argMax(stopGradient(scores), 1), K).toFloat()
-      ) as tf.Tensor2D;
-      clust = clusterCrossEntropy(scores, onehot, {
-        temperature: cfg.clusterTemperature,
-      });
-    }
-    const labels = tf.tensor1d(batch.heads, "int32");
-    const adv = headTailAdversary(p, z, labels, { input: cfg.advInput });
-    return weighted({
-      rec: [1, rec],
-      clust: [cfg.clusterWeight, clust],
-      adv: [cfg.advWeight, adv],
-    });
-  };
-
-  // Part 2: the two augmented views: L_SCL with intent negatives, L_CKD.
-  const viewPart = (p: Params, batch: S4RecBatch, r: Rng): LossOutput => {
-    const [z1, z2] = encodeViews(encoder, p, batch, { rng: r }, cfg);
-    const mu = stopGradient(intents(p));
-    const assign = tf.tidy(() => {
-      const both = tf.add(
-        normalize(stopGradient(z1)),
-        normalize(stopGradient(z2)),
-      ) as tf.Tensor2D;
-      const s = cosineScores(both, mu);
-      return tf.argMax(online ? sinkhorn(s, sk) : s, 1) as tf.Tensor1D;
-    });
-    // Mean norm of the views' embeddings (no gradient): the scale at which
-    // unit intents meet raw embeddings.
-    const scale = tf.tidy(() =>
-      tf.mean(tf.sqrt(tf.sum(tf.square(stopGradient(tf.concat([z1, z2]))), 1)))
-    );
-    const protos = tf.mul(mu, scale) as tf.Tensor2D;
-    // One-hot rows of h(u) (a matmul picks the teacher: gathering by an
-    // index tensor that the tape links to the parameters is not allowed).
-    const onehot = tf.oneHot(assign, K).toFloat() as tf.Tensor2D;
-    const extraMask = tf.sub(1, tf.concat([onehot, onehot])) as tf.Tensor2D;
-    const scl = infoNCE(z1, z2, {
-      temperature: cfg.clTemperature,
-      similarity: cfg.clSimilarity,
-      extraNegatives: protos,
-      extraMask,
-    });
-    const teacher = tf.matMul(onehot, protos) as tf.Tensor2D;
-    const tau3 = { temperature: cfg.distillTemperature };
-    const ckd = tf.add(
-      distillKL(teacher, z1, tau3),
-      distillKL(teacher, z2, tau3),
-    ) as tf.Scalar;
-    return weighted({
-      cl: [cfg.clWeight, scl],
-      ckd: [cfg.distillWeight, ckd],
-    });
-  };
-
-  const parts = cfg.clWeight > 0 || cfg.distillWeight > 0
-    ? [recPart, viewPart]
-    : [recPart];
-  const stepper = jointStepper(
-    parts,
-    adam(cfg.lr, { weightDecay: cfg.weightDecay }),
-    trainable,
-  );
-
-  const model: S4RecModel = {
-    method: "s4rec",
-    encoder,
-    params,
-    optStates: { main: stepper.init(params) },
-    prepareBatch: (batch, ctx) => {
-      return {
-        ...withViews(batch, ctx, dataAug, cfg),
-        heads: Int32Array.from(batch.users, (u) => ctx.split.isHead[u]),
-      } as S4RecBatch;
-    },
-    objective: parts as Objective<unknown>,
-    trainable,
-    step: async (batch, ctx) => {
-      // Outside `fit` (no onEpochStart yet): cluster now.
-      if (!online && !centroids) await refreshCentroids(ctx.rng);
-      const b = model.prepareBatch!(batch, ctx) as S4RecBatch;
-      const res = await stepper.step(
-        params,
-        model.optStates.main,
-        b,
-        ctx.rng,
-        ctx.deferred,
-      );
-      model.optStates.main = res.optState;
-      return res.terms;
-    },
-    scorer: lastPositionScorer(encoder, params),
-    onEpochStart: online
-      ? undefined
-      : async (_epoch, _split, r) => await refreshCentroids(r),
-    clusters: {
-      numClusters: K,
-      cluster: async (seqs) => {
-        if (!online) {
-          return (await kmeansIntents(seqs, makeRng(cfg.seed))).assign;
+      // K-means intents (unit rows), refreshed by onEpochStart.
+      let centroids: tf.Tensor2D | undefined;
+      const intents = (p: Params): tf.Tensor2D => {
+        if (online) return normalize(p[PROTO] as unknown as tf.Tensor2D);
+        if (!centroids) {
+          throw new Error(
+            "s4rec (clustering 'kmeans'): no intents yet; onEpochStart clusters the sequences before each epoch",
+          );
         }
-        const z = await embed(seqs);
-        const mu = tf.tidy(() =>
-          normalize(params[PROTO] as unknown as tf.Tensor2D)
-        );
-        const m = (await mu.data()) as Float32Array;
-        mu.dispose();
-        const out = new Int32Array(seqs.length);
-        for (let i = 0; i < seqs.length; i++) {
-          let best = 0, bestV = -Infinity;
-          for (let k = 0; k < K; k++) {
-            let s = 0;
-            for (let t = 0; t < d; t++) s += z[i * d + t] * m[k * d + t];
-            if (s > bestV) {
-              bestV = s;
-              best = k;
-            }
-          }
-          out[i] = best;
+        return centroids;
+      };
+
+      // Sequence embeddings without dropout, L2-normalised, row-major [n, d].
+      const embed = async (seqs: Int32Array[]): Promise<Float32Array> => {
+        const out = new Float32Array(seqs.length * d);
+        const idx = Array.from({ length: seqs.length }, (_, i) => i);
+        let row = 0;
+        for (
+          const b of evalBatches(seqs, idx, {
+            batchSize: cfg.evalBatchSize,
+            maxLen: cfg.maxLen,
+          })
+        ) {
+          const z = tf.tidy(() =>
+            normalize(
+              lastPosition(encoder.encode(params, b, { lastOnly: true })),
+            )
+          );
+          out.set(await z.data(), row * d);
+          z.dispose();
+          row += b.batchSize;
         }
         return out;
-      },
+      };
+      const kmeansIntents = async (seqs: Int32Array[], r: Rng) => {
+        if (K > seqs.length) {
+          throw new ConfigError(
+            "clusters",
+            `at most the number of training sequences (${seqs.length}) for K-means`,
+            String(K),
+          );
+        }
+        const res = kmeans(await embed(seqs), d, {
+          k: K,
+          rng: r,
+          iterations: S4REC_KMEANS_ITERATIONS,
+        });
+        return res;
+      };
+      const refreshCentroids = async (r: Rng) => {
+        const res = await kmeansIntents(split.train, r);
+        centroids?.dispose();
+        centroids = tf.tidy(() =>
+          normalize(tf.tensor2d(res.centroids, [K, d]))
+        );
+      };
+
+      // Part 1: the next-item branch on the un-augmented sequences, with the
+      // clustering loss and the head/tail adversary on its embedding z.
+      const recPart = (p: Params, batch: S4RecBatch, r: Rng): LossOutput => {
+        const enc = encodeForRec(encoder, p, batch, { rng: r }, cfg.samples);
+        const h = enc.hidden;
+        const rec = recLoss(encoder, p, h, enc.batch, cfg.loss);
+        const z = lastPosition(h);
+        const mu = intents(p);
+        let clust: tf.Scalar;
+        if (online) {
+          const out = onlineClustering(z, mu, {
+            temperature: cfg.clusterTemperature,
+            ...sk,
+          });
+          out.codes.dispose();
+          clust = out.loss;
+        } else {
+          const scores = cosineScores(z, mu);
+          // The nearest centroid is a target (no gradient), like Sinkhorn's codes.
+          const onehot = tf.tidy(() =>
+            tf.oneHot(tf.argMax(stopGradient(scores), 1), K).toFloat()
+          ) as tf.Tensor2D;
+          clust = clusterCrossEntropy(scores, onehot, {
+            temperature: cfg.clusterTemperature,
+          });
+        }
+        const labels = tf.tensor1d(batch.heads, "int32");
+        const adv = headTailAdversary(p, z, labels, { input: cfg.advInput });
+        return weighted({
+          rec: [1, rec],
+          clust: [cfg.clusterWeight, clust],
+          adv: [cfg.advWeight, adv],
+        });
+      };
+
+      // Part 2: the two augmented views: L_SCL with intent negatives, L_CKD.
+      const viewPart = (p: Params, batch: S4RecBatch, r: Rng): LossOutput => {
+        const [z1, z2] = encodeViews(encoder, p, batch, { rng: r }, cfg);
+        const mu = stopGradient(intents(p));
+        const assign = tf.tidy(() => {
+          const both = tf.add(
+            normalize(stopGradient(z1)),
+            normalize(stopGradient(z2)),
+          ) as tf.Tensor2D;
+          const s = cosineScores(both, mu);
+          return tf.argMax(online ? sinkhorn(s, sk) : s, 1) as tf.Tensor1D;
+        });
+        // Mean norm of the views' embeddings (no gradient): the scale at which
+        // unit intents meet raw embeddings.
+        const scale = tf.tidy(() =>
+          tf.mean(
+            tf.sqrt(tf.sum(tf.square(stopGradient(tf.concat([z1, z2]))), 1)),
+          )
+        );
+        const protos = tf.mul(mu, scale) as tf.Tensor2D;
+        // One-hot rows of h(u) (a matmul picks the teacher: gathering by an
+        // index tensor that the tape links to the parameters is not allowed).
+        const onehot = tf.oneHot(assign, K).toFloat() as tf.Tensor2D;
+        const extraMask = tf.sub(1, tf.concat([onehot, onehot])) as tf.Tensor2D;
+        const scl = infoNCE(z1, z2, {
+          temperature: cfg.clTemperature,
+          similarity: cfg.clSimilarity,
+          extraNegatives: protos,
+          extraMask,
+        });
+        const teacher = tf.matMul(onehot, protos) as tf.Tensor2D;
+        const tau3 = { temperature: cfg.distillTemperature };
+        const ckd = tf.add(
+          distillKL(teacher, z1, tau3),
+          distillKL(teacher, z2, tau3),
+        ) as tf.Scalar;
+        return weighted({
+          cl: [cfg.clWeight, scl],
+          ckd: [cfg.distillWeight, ckd],
+        });
+      };
+
+      const parts = cfg.clWeight > 0 || cfg.distillWeight > 0
+        ? [recPart, viewPart]
+        : [recPart];
+      const model = makeModel({
+        method: "s4rec",
+        encoder,
+        params,
+        stepper: jointStepper(
+          parts,
+          adam(cfg.lr, { weightDecay: cfg.weightDecay }),
+          trainable,
+        ),
+        objective: parts,
+        prepareBatch: (batch, ctx): S4RecBatch => ({
+          ...withViews(batch, ctx, dataAug, cfg),
+          heads: Int32Array.from(batch.users, (u) => ctx.split.isHead[u]),
+        }),
+        // Outside `fit` (no onEpochStart yet): cluster now.
+        beforeStep: async (ctx) => {
+          if (!online && !centroids) await refreshCentroids(ctx.rng);
+        },
+        scorer: lastPositionScorer(encoder, params),
+        onEpochStart: online
+          ? undefined
+          : async (_epoch, _split, r) => await refreshCentroids(r),
+        dispose: () => {
+          centroids?.dispose();
+          centroids = undefined;
+        },
+      });
+      const clusters: ClusterSource = {
+        numClusters: K,
+        cluster: async (seqs) => {
+          if (!online) {
+            return (await kmeansIntents(seqs, makeRng(cfg.seed))).assign;
+          }
+          const z = await embed(seqs);
+          const mu = tf.tidy(() =>
+            normalize(params[PROTO] as unknown as tf.Tensor2D)
+          );
+          const m = (await mu.data()) as Float32Array;
+          mu.dispose();
+          const out = new Int32Array(seqs.length);
+          for (let i = 0; i < seqs.length; i++) {
+            let best = 0, bestV = -Infinity;
+            for (let k = 0; k < K; k++) {
+              let s = 0;
+              for (let t = 0; t < d; t++) s += z[i * d + t] * m[k * d + t];
+              if (s > bestV) {
+                bestV = s;
+                best = k;
+              }
+            }
+            out[i] = best;
+          }
+          return out;
+        },
+      };
+      return Object.assign(model, {
+        clusters,
+        intents: () =>
+          online || centroids
+            ? tf.tidy(() => tf.clone(intents(params)))
+            : undefined,
+      });
     },
-    intents: () =>
-      online || centroids
-        ? tf.tidy(() => tf.clone(intents(params)))
-        : undefined,
-    dispose: () => {
-      disposeParams(params);
-      centroids?.dispose();
-      centroids = undefined;
-      for (const s of Object.values(model.optStates)) disposeTree(s);
-    },
-  };
-  return model;
-}
+  });

@@ -1,6 +1,8 @@
 /**
- * Shared pieces of the contrastive recipes: the data augmentation a config
- * names, the two augmented views of a batch, and the sequence embedding.
+ * Shared pieces of the contrastive recipes: their config keys (one group
+ * that CL4SRec, SRMA, MCLRec and S4Rec include), the data augmentation a
+ * config names, the two augmented views of a batch, and the sequence
+ * embedding.
  *
  * @module
  */
@@ -11,10 +13,21 @@ import type { EncodeOptions, Encoder, SeqInput } from "../nn/encoder.ts";
 import type { Params } from "../nn/params.ts";
 import { encodeLastByLength, encodeLastStacked } from "../nn/by_length.ts";
 import type { StepContext } from "../training/model.ts";
-import { sampleNegatives } from "../training/negatives.ts";
 import { flattenPositions, lastPosition } from "../losses/rec.ts";
 import type { TrainConfig } from "../training/config.ts";
+import { withNegatives } from "./next_item.ts";
 import type { Rng } from "../util/rng.ts";
+import {
+  bool,
+  choice,
+  key,
+  type KeySpecsOf,
+  nonNeg,
+  posInt,
+  posNum,
+  rate,
+  share,
+} from "../util/keys.ts";
 import {
   type Augmenter,
   crop,
@@ -27,6 +40,99 @@ import {
   substitute,
 } from "../augment/mod.ts";
 
+const AUGMENTS = ["crop", "mask", "reorder", "insert", "substitute"];
+
+/** Settings of two-view contrastive learning (documented in {@linkcode CONTRASTIVE_KEYS}). */
+export interface ContrastiveConfig {
+  /** Weight lambda of the contrastive loss. */
+  clWeight: number;
+  /** InfoNCE temperature. */
+  clTemperature: number;
+  /** InfoNCE similarity. */
+  clSimilarity: "dot" | "cosine";
+  /** Sequence embedding for contrast. */
+  clEmbedding: "last" | "flatten";
+  /** Data augmentations of the views. */
+  augment: string;
+  /** Crop's eta. */
+  cropEta: number;
+  /** Mask's gamma. */
+  maskGamma: number;
+  /** Reorder's beta. */
+  reorderBeta: number;
+  /** Insert's rate. */
+  insertRate: number;
+  /** Substitute's rate. */
+  substituteRate: number;
+  /** Length groups of the views' encoding. */
+  viewGroups: number;
+  /** One stacked pass over both views. */
+  stackViews: boolean;
+}
+
+/**
+ * The keys of two-view contrastive learning, declared once and included by
+ * every method that contrasts augmented views.
+ *
+ * @example
+ * ```ts
+ * import { CONTRASTIVE_KEYS } from "./views.ts";
+ * if (CONTRASTIVE_KEYS.clTemperature.default !== 0.2) throw new Error();
+ * if (!CONTRASTIVE_KEYS.augment.valid("crop,mask") || CONTRASTIVE_KEYS.augment.valid("crop,blur")) throw new Error();
+ * ```
+ */
+export const CONTRASTIVE_KEYS: KeySpecsOf<ContrastiveConfig> = {
+  clWeight: nonNeg(0.1, "Weight lambda of the contrastive loss."),
+  clTemperature: posNum(0.2, "InfoNCE temperature."),
+  clSimilarity: choice(
+    ["dot", "cosine"],
+    "cosine",
+    'InfoNCE similarity: "dot" or "cosine".',
+  ),
+  clEmbedding: choice(
+    ["last", "flatten"],
+    "last",
+    "Sequence embedding for contrast: the last position, or all positions flattened.",
+  ),
+  augment: key(
+    "crop,mask,reorder",
+    `'none' or a comma-separated subset of ${AUGMENTS.join(", ")}`,
+    (v) =>
+      typeof v === "string" &&
+      (v === "none" ||
+        v.split(",").every((x) => AUGMENTS.includes(x.trim()))),
+    "Data augmentations of the views, one chosen at random per sequence: a comma-separated " +
+      'subset of crop, mask, reorder, insert, substitute, or "none" (a YAML list works too).',
+  ),
+  cropEta: share(0.6, "Crop keeps this share of the sequence (eta)."),
+  maskGamma: rate(
+    0.3,
+    "Mask replaces this share of positions with the mask token (gamma).",
+  ),
+  reorderBeta: rate(
+    0.2,
+    "Reorder shuffles a run of this share of the sequence (beta).",
+  ),
+  insertRate: rate(
+    0.3,
+    "Insert adds correlated items at this share of positions.",
+  ),
+  substituteRate: rate(
+    0.3,
+    "Substitute swaps in correlated items at this share of positions.",
+  ),
+  viewGroups: posInt(
+    1,
+    "The views are encoded in this many groups of rows of similar length (less padding, more " +
+      "kernels; same embeddings). 1 = one pass: at B = 256 on wasm 4 groups measured no faster.",
+  ),
+  stackViews: bool(
+    true,
+    "Encode the two views in one pass over both (stacked by rows) rather than one pass each: " +
+      "the same embeddings, half the kernels.",
+  ),
+};
+
 /**
  * The augmentation `cfg.augment` names (a random choice among them per
  * sequence), or undefined for "none". Insert and substitute use item
@@ -38,7 +144,15 @@ import {
  * ```
  */
 export function augmenterFromConfig(
-  cfg: TrainConfig,
+  cfg: Pick<
+    ContrastiveConfig,
+    | "augment"
+    | "cropEta"
+    | "maskGamma"
+    | "reorderBeta"
+    | "insertRate"
+    | "substituteRate"
+  >,
   split: SplitDataset,
 ): Augmenter | undefined {
   if (cfg.augment === "none") return undefined;
@@ -160,9 +274,7 @@ export function withViews(
   const seqs = batchSequences(batch);
   return {
     ...batch,
-    negatives: cfg.loss === "bce"
-      ? sampleNegatives(batch, ctx.split, ctx.rng)
-      : undefined,
+    negatives: withNegatives(batch, ctx, cfg.loss).negatives,
     view1: makeView(seqs, aug, ctx.rng, cfg.maxLen),
     view2: makeView(seqs, aug, ctx.rng, cfg.maxLen),
   };
@@ -184,7 +296,7 @@ export function encodeViews(
   params: Params,
   batch: Pick<ViewBatch, "view1" | "view2">,
   opts: EncodeOptions,
-  cfg: Pick<TrainConfig, "stackViews" | "viewGroups">,
+  cfg: Pick<ContrastiveConfig, "stackViews" | "viewGroups">,
 ): [tf.Tensor2D, tf.Tensor2D] {
   const views = [batch.view1, batch.view2];
   if (cfg.stackViews) {

@@ -165,7 +165,7 @@ const RESUMABLE_CHANGES = new Set([
  * @example
  * ```ts
  * import { changedSettings } from "./fit.ts";
- * import { makeConfig } from "./config.ts";
+ * import { makeConfig } from "../config/resolve.ts";
  * const a = makeConfig({ lr: 0.001, epochs: 5 }), b = makeConfig({ lr: 0.01, epochs: 9 });
  * if (changedSettings(a, b).join() !== "lr: 0.001 -> 0.01") throw new Error();
  * ```

@@ -4,7 +4,12 @@
  * @module
  */
 export * from "./config.ts";
-export type { Model, StepContext } from "./model.ts";
+export {
+  makeModel,
+  type Model,
+  type ModelSpec,
+  type StepContext,
+} from "./model.ts";
 export * from "./fit.ts";
 export * from "./test_ranks.ts";
 export * from "./checkpoint.ts";

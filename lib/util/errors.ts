@@ -34,23 +34,61 @@ export class DataError extends Error {
 }
 
 /**
- * A bad configuration value or unknown key; the message names the key.
+ * A message about a config key, located where the key was set: a file and
+ * line (`run.yaml:3: lr: ...`), a flag (`--set lr: ...`, `--epochs: ...`),
+ * or nowhere in particular (`config key 'lr': ...`).
+ *
+ * @example
+ * ```ts
+ * import { configMessage } from "./errors.ts";
+ * if (configMessage("lr", "bad", "run.yaml:3") !== "run.yaml:3: lr: bad") throw new Error();
+ * if (configMessage("lr", "bad", "--set") !== "--set lr: bad") throw new Error();
+ * if (configMessage("epochs", "bad", "--epochs") !== "--epochs: bad") throw new Error();
+ * if (configMessage("lr", "bad") !== "config key 'lr': bad") throw new Error();
+ * ```
+ */
+export function configMessage(
+  key: string,
+  text: string,
+  where?: string,
+): string {
+  if (!where) return `config key '${key}': ${text}`;
+  if (where === `--${key}`) return `${where}: ${text}`;
+  if (where.startsWith("--")) return `${where} ${key}: ${text}`;
+  return `${where}: ${key}: ${text}`;
+}
+
+/**
+ * A bad configuration value or unknown key; the message names the key and,
+ * when known, where it was set ({@linkcode configMessage}).
  *
  * @example
  * ```ts
  * import { ConfigError } from "./errors.ts";
  * const e = new ConfigError("lr", "a positive number", "-1");
  * if (!e.message.includes("lr")) throw new Error();
+ * const f = ConfigError.problem("lrr", "unknown key; did you mean 'lr'?", "--set");
+ * if (f.message !== "--set lrr: unknown key; did you mean 'lr'?" || f.key !== "lrr") throw new Error();
  * ```
  */
 export class ConfigError extends Error {
   /** The offending key. */
   readonly key: string;
+  /** Where it was set (a file and line, a flag), when known. */
+  readonly where?: string;
   /** Build the error from the key, what was expected and what was found. */
-  constructor(key: string, expected: string, found: string) {
-    super(`config key '${key}': expected ${expected}, found ${found}`);
+  constructor(key: string, expected: string, found: string, where?: string) {
+    super(configMessage(key, `expected ${expected}, found ${found}`, where));
     this.name = "ConfigError";
     this.key = key;
+    this.where = where;
+  }
+
+  /** An error about `key` that is not a bad value: `text` says what is wrong. */
+  static problem(key: string, text: string, where?: string): ConfigError {
+    const e = new ConfigError(key, "", "", where);
+    e.message = configMessage(key, text, where);
+    return e;
   }
 }
 

@@ -1,0 +1,195 @@
+/**
+ * The configuration described from the registry: per-method help, the
+ * README's key table, and a config printed as YAML.
+ *
+ * @module
+ */
+import { stringify } from "yaml";
+import { COMMON_KEYS, type TrainConfig } from "../training/config.ts";
+import { ENCODERS } from "../nn/encoders.ts";
+import { getMethod, type MethodDef, methods } from "../methods/registry.ts";
+import type { KeySpec, KeySpecs } from "../util/keys.ts";
+import { appliedKeys } from "./resolve.ts";
+
+/** Start of the generated key table in the README. */
+export const KEY_TABLE_START = "<!-- key-table:start (deno task readme) -->";
+/** End of the generated key table in the README. */
+export const KEY_TABLE_END = "<!-- key-table:end -->";
+
+function show(v: unknown): string {
+  return typeof v === "string" ? (v === "" ? '""' : v) : JSON.stringify(v);
+}
+
+function wrap(text: string, indent: string, width = 78): string {
+  const out: string[] = [];
+  let line = indent;
+  for (const word of text.split(/\s+/)) {
+    if (line.length + word.length + 1 > width && line.trim() !== "") {
+      out.push(line);
+      line = indent;
+    }
+    line += (line.trim() === "" ? "" : " ") + word;
+  }
+  if (line.trim() !== "") out.push(line);
+  return out.join("\n");
+}
+
+function keyLines(specs: KeySpecs): string[] {
+  return Object.entries(specs).map(([k, s]: [string, KeySpec<unknown>]) =>
+    `  ${k} (default ${show(s.default)}; ${s.expects})\n${
+      wrap(s.doc, "      ")
+    }`
+  );
+}
+
+/**
+ * Help for one method: its summary, paper, and every key it adds to the
+ * common ones (its own and its key groups'), with defaults and docs; then
+ * the keys of the encoders.
+ *
+ * @example
+ * ```ts
+ * import "../methods/mod.ts";
+ * import { methodHelp } from "./describe.ts";
+ * const h = methodHelp("srma");
+ * if (!h.includes("neuronMask (default 0.2") || !h.includes("clWeight") || h.includes("mclBeta")) throw new Error(h);
+ * ```
+ */
+export function methodHelp(name: string): string {
+  const def = getMethod(name);
+  if (!def) {
+    throw new Error(
+      `--method: expected one of ${
+        methods().map((m) => m.name).join(", ")
+      }, found '${name}'`,
+    );
+  }
+  const lines = [
+    wrap(`method ${def.name}: ${def.summary}`, ""),
+    wrap(`paper: ${def.paper}`, ""),
+    "",
+    `keys of ${def.name} (--set KEY=VALUE, or in a --config file):`,
+    ...keyLines(def.keys),
+  ];
+  if (Object.keys(def.keys).length === 0) lines.push("  (none)");
+  for (const [e, enc] of Object.entries(ENCODERS)) {
+    if (Object.keys(enc.keys).length === 0) continue;
+    lines.push("", `keys of encoder ${e} (with --set encoder=${e}):`);
+    lines.push(...keyLines(enc.keys));
+  }
+  lines.push("", "common keys: seqssl train --help");
+  return lines.join("\n");
+}
+
+/**
+ * The common keys and the methods, for `train --help`.
+ *
+ * @example
+ * ```ts
+ * import "../methods/mod.ts";
+ * import { commonHelp } from "./describe.ts";
+ * const h = commonHelp();
+ * if (!h.includes("  srma ") || !h.includes("lr (default 0.001")) throw new Error(h);
+ * ```
+ */
+export function commonHelp(): string {
+  const width = Math.max(...methods().map((m) => m.name.length));
+  return [
+    "methods (--method NAME; seqssl train --method NAME --help lists its keys):",
+    ...methods().map((m) =>
+      `  ${m.name.padEnd(width)}  ${
+        wrap(m.summary, " ".repeat(width + 4)).trimStart()
+      }`
+    ),
+    "",
+    "encoders (--set encoder=NAME):",
+    ...Object.entries(ENCODERS).map(([n, e]) => `  ${n}: ${e.summary}`),
+    "",
+    "common keys (--set KEY=VALUE, or in a --config file):",
+    ...keyLines(COMMON_KEYS),
+  ].join("\n");
+}
+
+function cell(s: string): string {
+  return s.replaceAll("|", "\\|").replaceAll("\n", " ");
+}
+
+/**
+ * The README's table of every config key: key, default, what it takes,
+ * the part of a run it belongs to, and its doc. Built from the registry:
+ * `deno task readme` writes it between {@linkcode KEY_TABLE_START} and
+ * {@linkcode KEY_TABLE_END}, and a test fails when the README's copy is
+ * out of date.
+ *
+ * @example
+ * ```ts
+ * import "../methods/mod.ts";
+ * import { keyTable } from "./describe.ts";
+ * const t = keyTable();
+ * const row = t.split("\n").find((l) => l.startsWith("| `neuronMask`"));
+ * if (!row?.includes("| srma |")) throw new Error(row);
+ * ```
+ */
+export function keyTable(defs: MethodDef<unknown>[] = methods()): string {
+  const rows: string[] = [
+    "| key | default | takes | belongs to | what it does |",
+    "| --- | --- | --- | --- | --- |",
+  ];
+  const row = (k: string, s: KeySpec<unknown>, owner: string) =>
+    rows.push(
+      `| \`${k}\` | \`${cell(show(s.default))}\` | ${
+        cell(s.expects)
+      } | ${owner} | ${cell(s.doc)} |`,
+    );
+  for (const [k, s] of Object.entries(COMMON_KEYS)) row(k, s, "every run");
+  for (const [e, enc] of Object.entries(ENCODERS)) {
+    for (const [k, s] of Object.entries(enc.keys)) {
+      row(k, s as KeySpec<unknown>, `encoder ${e}`);
+    }
+  }
+  const done = new Set<string>();
+  for (const m of defs) {
+    for (const [k, s] of Object.entries(m.keys)) {
+      if (done.has(k)) continue;
+      done.add(k);
+      const owners = defs.filter((d) => Object.hasOwn(d.keys, k)).map((d) =>
+        d.name
+      );
+      row(k, s as KeySpec<unknown>, owners.join(", "));
+    }
+  }
+  return rows.join("\n") + "\n";
+}
+
+/**
+ * A config as YAML, grouped by the part of the run each key belongs to
+ * (common, encoder, method), every key that applies and no other.
+ *
+ * @example
+ * ```ts
+ * import { makeConfig } from "./resolve.ts";
+ * import { configYaml } from "./describe.ts";
+ * import { parse } from "yaml";
+ * const cfg = makeConfig({ method: "cl4srec", lr: 0.01 });
+ * const y = configYaml(cfg);
+ * if (!y.includes("# method cl4srec\n") || !y.includes("lr: 0.01\n")) throw new Error(y);
+ * if (JSON.stringify(parse(y)) !== JSON.stringify(cfg)) throw new Error("not the same config");
+ * ```
+ */
+export function configYaml(cfg: TrainConfig): string {
+  const applied = appliedKeys(cfg.method, cfg.encoder);
+  const values: Record<string, unknown> = { ...cfg };
+  const out: string[] = [];
+  let group = "";
+  for (const [k, a] of applied) {
+    const g = a.owner.part === "common"
+      ? "common"
+      : `${a.owner.part} ${a.owner.name}`;
+    if (g !== group) {
+      out.push(`# ${g}`);
+      group = g;
+    }
+    out.push(stringify({ [k]: values[k] }).trimEnd());
+  }
+  return out.join("\n") + "\n";
+}

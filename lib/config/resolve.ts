@@ -1,0 +1,302 @@
+/**
+ * A run's configuration from layers of settings (defaults, then a file, then
+ * flags): the common keys, the chosen encoder's keys and the chosen method's
+ * keys, each checked. A key that belongs to no part of the run (another
+ * method's, the other encoder's) is an error naming the key, the method and
+ * where it was set; a misspelt key names the nearest known key.
+ *
+ * @module
+ */
+import "../methods/mod.ts";
+import { COMMON_KEYS, type TrainConfig } from "../training/config.ts";
+import { type EncoderName, ENCODERS } from "../nn/encoders.ts";
+import {
+  getMethod,
+  type MethodConfig,
+  type MethodDef,
+  methods,
+} from "../methods/registry.ts";
+import type { Model } from "../training/model.ts";
+import { ConfigError } from "../util/errors.ts";
+import { type KeySpec, type KeySpecs, nearest } from "../util/keys.ts";
+
+/** Which part of a run a key belongs to. */
+export interface KeyOwner {
+  /** "common", "encoder" or "method". */
+  part: "common" | "encoder" | "method";
+  /** The encoder's or method's name ("" for common keys). */
+  name: string;
+}
+
+/** A key that applies to a run, with its declaration and its owner. */
+export interface AppliedKey {
+  /** The declaration. */
+  spec: KeySpec<unknown>;
+  /** Who declares it. */
+  owner: KeyOwner;
+}
+
+/** One layer of settings and where its keys were set. */
+export interface ConfigLayer {
+  /** Key -> value (undefined values are ignored). */
+  values: { readonly [key: string]: unknown };
+  /**
+   * Where a key of this layer was set, for messages: a file and line
+   * (`run.yaml:3`), a flag (`--set`), or undefined.
+   */
+  where?: (key: string) => string | undefined;
+  /**
+   * Keys that do not apply to the run are dropped instead of being errors
+   * (a complete config used as a base for another method or encoder).
+   */
+  lenient?: boolean;
+}
+
+function isEncoderName(name: unknown): name is EncoderName {
+  return typeof name === "string" && Object.hasOwn(ENCODERS, name);
+}
+
+function methodDef(name: unknown, where?: string): MethodDef<unknown> {
+  const def = typeof name === "string" ? getMethod(name) : undefined;
+  if (def) return def;
+  const names = methods().map((m) => m.name);
+  const near = typeof name === "string" ? nearest(name, names) : undefined;
+  throw new ConfigError(
+    "method",
+    `one of ${names.map((n) => `'${n}'`).join(", ")}`,
+    `${JSON.stringify(name)}${near ? `; did you mean '${near}'?` : ""}`,
+    where,
+  );
+}
+
+/**
+ * The keys that apply to a run of `method` with `encoder`: the common keys,
+ * the encoder's and the method's (with the key groups it includes).
+ *
+ * @example
+ * ```ts
+ * import { appliedKeys } from "./resolve.ts";
+ * const keys = appliedKeys("srma", "gru");
+ * if (!keys.has("neuronMask") || keys.has("heads") || keys.has("mclBeta")) throw new Error();
+ * if (keys.get("lr")?.owner.part !== "common") throw new Error();
+ * ```
+ */
+export function appliedKeys(
+  method: string,
+  encoder: string,
+): Map<string, AppliedKey> {
+  const out = new Map<string, AppliedKey>();
+  const add = (specs: KeySpecs, owner: KeyOwner) => {
+    for (const [k, spec] of Object.entries(specs)) out.set(k, { spec, owner });
+  };
+  add(COMMON_KEYS, { part: "common", name: "" });
+  if (!isEncoderName(encoder)) {
+    throw new ConfigError(
+      "encoder",
+      COMMON_KEYS.encoder.expects,
+      JSON.stringify(encoder),
+    );
+  }
+  add(ENCODERS[encoder].keys, { part: "encoder", name: encoder });
+  add(methodDef(method).keys, { part: "method", name: method });
+  return out;
+}
+
+/**
+ * Every part that declares `key`: the encoders' and methods' names, for
+ * saying where a key that does not apply belongs.
+ */
+function ownersOf(key: string): { encoders: string[]; methods: string[] } {
+  return {
+    encoders: Object.entries(ENCODERS).filter(([, e]) =>
+      Object.hasOwn(e.keys, key)
+    ).map(([n]) => n),
+    methods: methods().filter((m) => Object.hasOwn(m.keys, key)).map((m) =>
+      m.name
+    ),
+  };
+}
+
+/**
+ * Why `key` is not a key of a run of `method` with `encoder`: it belongs to
+ * another method or encoder, or it is unknown (with the nearest key).
+ *
+ * @example
+ * ```ts
+ * import { notAKey } from "./resolve.ts";
+ * const a = notAKey("neuronMask", "sasrec", "sasrec");
+ * if (a !== "not a key of method 'sasrec' (it belongs to srma)") throw new Error(a);
+ * const b = notAKey("lrr", "sasrec", "sasrec");
+ * if (b !== "unknown key for method 'sasrec'; did you mean 'lr'?") throw new Error(b);
+ * const c = notAKey("heads", "sasrec", "gru");
+ * if (c !== "not a key of encoder 'gru' (it belongs to encoder sasrec)") throw new Error(c);
+ * ```
+ */
+export function notAKey(key: string, method: string, encoder: string): string {
+  const owners = ownersOf(key);
+  if (owners.methods.length > 0) {
+    return `not a key of method '${method}' (it belongs to ${
+      owners.methods.join(", ")
+    })`;
+  }
+  if (owners.encoders.length > 0) {
+    return `not a key of encoder '${encoder}' (it belongs to encoder ${
+      owners.encoders.join(", ")
+    })`;
+  }
+  const applied = [...appliedKeys(method, encoder).keys()];
+  const near = nearest(key, applied);
+  const everywhere = new Set([
+    ...applied,
+    ...methods().flatMap((m) => Object.keys(m.keys)),
+    ...Object.values(ENCODERS).flatMap((e) => Object.keys(e.keys)),
+  ]);
+  const nearAny = nearest(key, everywhere);
+  let text = `unknown key for method '${method}'; did you mean '${near}'?`;
+  if (nearAny && nearAny !== near && !applied.includes(nearAny)) {
+    const o = ownersOf(nearAny);
+    const whose = o.methods.length > 0
+      ? `method ${o.methods.join(", ")}`
+      : `encoder ${o.encoders.join(", ")}`;
+    text += ` (or '${nearAny}', a key of ${whose})`;
+  }
+  return text;
+}
+
+/** The last value of `key` across layers, with where it was set. */
+function lastSet(
+  layers: ConfigLayer[],
+  key: string,
+): { value: unknown; where?: string } | undefined {
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const v = layers[i].values[key];
+    if (v !== undefined) return { value: v, where: layers[i].where?.(key) };
+  }
+  return undefined;
+}
+
+/**
+ * The configuration that layers of settings give, each layer overriding the
+ * ones before it, on top of the defaults of the method and encoder they
+ * name. Every key is checked against the run's keys and its declaration.
+ *
+ * @example
+ * ```ts
+ * import { resolveConfig } from "./resolve.ts";
+ * const cfg = resolveConfig([
+ *   { values: { method: "srma", neuronMask: 0.3 }, where: () => "run.yaml" },
+ *   { values: { lr: 0.01 }, where: () => "--set" },
+ * ]);
+ * if (cfg.method !== "srma" || cfg.lr !== 0.01 || !("dropK" in cfg)) throw new Error();
+ * let msg = "";
+ * try {
+ *   resolveConfig([
+ *     { values: { method: "srma", neuronMask: 0.3 }, where: (k) => `run.yaml:${k === "method" ? 1 : 2}` },
+ *     { values: { method: "sasrec" }, where: () => "--method" },
+ *   ]);
+ * } catch (e) { msg = (e as Error).message; }
+ * if (msg !== "run.yaml:2: neuronMask: not a key of method 'sasrec' (it belongs to srma)") throw new Error(msg);
+ * ```
+ */
+export function resolveConfig(layers: ConfigLayer[]): TrainConfig {
+  const m = lastSet(layers, "method");
+  const method = methodDef(m?.value ?? COMMON_KEYS.method.default, m?.where);
+  const e = lastSet(layers, "encoder");
+  const encoder = e?.value ?? COMMON_KEYS.encoder.default;
+  if (!isEncoderName(encoder)) {
+    throw new ConfigError(
+      "encoder",
+      COMMON_KEYS.encoder.expects,
+      JSON.stringify(encoder),
+      e?.where,
+    );
+  }
+  const applied = appliedKeys(method.name, encoder);
+  const cfg: Record<string, unknown> = {};
+  for (const [k, { spec }] of applied) cfg[k] = spec.default;
+  for (const layer of layers) {
+    for (let [k, v] of Object.entries(layer.values)) {
+      if (v === undefined) continue;
+      const a = applied.get(k);
+      if (!a) {
+        if (layer.lenient) continue;
+        throw ConfigError.problem(
+          k,
+          notAKey(k, method.name, encoder),
+          layer.where?.(k),
+        );
+      }
+      // YAML may give the augmentations as a list.
+      if (k === "augment" && Array.isArray(v)) v = v.join(",");
+      if (k !== "method" && !a.spec.valid(v)) {
+        throw new ConfigError(
+          k,
+          a.spec.expects,
+          JSON.stringify(v) ?? String(v),
+          layer.where?.(k),
+        );
+      }
+      cfg[k] = v;
+    }
+  }
+  // Every key of the run is set and checked: the object is the run's config.
+  const c = cfg as TrainConfig;
+  const problem =
+    (c.encoder === "sasrec"
+      ? ENCODERS.sasrec.validate?.(c)
+      : ENCODERS.gru.validate?.(c)) ?? method.validate?.(c);
+  if (problem) {
+    const [k, expected, found] = problem;
+    throw new ConfigError(k, expected, found, lastSet(layers, k)?.where);
+  }
+  return c;
+}
+
+/**
+ * Defaults overridden by `overrides`, each key checked; `source` names
+ * where the overrides came from (a file) in messages. With `base`, the
+ * overrides apply on top of that config (whose keys that do not apply to
+ * the new method or encoder are dropped).
+ *
+ * @example
+ * ```ts
+ * import { makeConfig } from "./resolve.ts";
+ * const cfg = makeConfig({ epochs: 3, lr: 0.01 });
+ * if (cfg.epochs !== 3 || cfg.hidden !== 64 || cfg.method !== "sasrec") throw new Error();
+ * let msg = "";
+ * try { makeConfig({ lrr: 1 }); } catch (e) { msg = String(e); }
+ * if (!msg.includes("did you mean 'lr'")) throw new Error(msg);
+ * ```
+ */
+export function makeConfig(
+  overrides: object = {},
+  opts: { source?: string; base?: TrainConfig } = {},
+): TrainConfig {
+  const layers: ConfigLayer[] = [];
+  if (opts.base) layers.push({ values: { ...opts.base }, lenient: true });
+  layers.push({ values: { ...overrides }, where: () => opts.source });
+  return resolveConfig(layers);
+}
+
+/**
+ * A checked config of `method` (typed with its keys), for calling its
+ * builder directly.
+ *
+ * @example
+ * ```ts
+ * import { configFor } from "./resolve.ts";
+ * import { srma } from "../methods/srma.ts";
+ * const cfg = configFor(srma, { dropK: 3 });
+ * const k: number = cfg.dropK; // typed: srma's own key
+ * if (k !== 3 || cfg.method !== "srma") throw new Error();
+ * ```
+ */
+export function configFor<C>(
+  method: MethodDef<C, Model>,
+  overrides: object = {},
+  opts: { source?: string; base?: TrainConfig } = {},
+): MethodConfig<C> {
+  const cfg = makeConfig({ ...overrides, method: method.name }, opts);
+  // resolveConfig checked every key of this method: the cast only says so.
+  return cfg as MethodConfig<C>;
+}
