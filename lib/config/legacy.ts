@@ -93,10 +93,39 @@ export const LEGACY_DEFAULTS: Readonly<Record<string, unknown>> = Object.freeze(
 );
 
 /**
+ * Values some keys held by default before their 0.1.0 default (from the
+ * history of `DEFAULT_CONFIG`): a run of that time carries them without
+ * having set them.
+ */
+const EARLIER_DEFAULTS: Readonly<Record<string, readonly unknown[]>> = {
+  dropAtEval: [true],
+  clSimilarity: ["dot"],
+  clTemperature: [1],
+  bucket: [0],
+};
+
+/**
+ * Whether `value` is a default `key` had in an earlier version (so a run
+ * that did not use the key carries it without having set it).
+ *
+ * @example
+ * ```ts
+ * import { wasDefault } from "./legacy.ts";
+ * if (!wasDefault("dropAtEval", true) || !wasDefault("dropAtEval", false)) throw new Error();
+ * if (wasDefault("neuronMask", 0.3) || wasDefault("nope", 1)) throw new Error();
+ * ```
+ */
+export function wasDefault(key: string, value: unknown): boolean {
+  if (!Object.hasOwn(LEGACY_DEFAULTS, key)) return false;
+  const same = (d: unknown) => JSON.stringify(d) === JSON.stringify(value);
+  return same(LEGACY_DEFAULTS[key]) || (EARLIER_DEFAULTS[key] ?? []).some(same);
+}
+
+/**
  * A config as this version reads it, from one written by any version:
  * keys that do not apply to its method and encoder are dropped when they
- * hold the old default, an error naming `source`, the key and the method
- * otherwise.
+ * hold a default of an earlier version ({@linkcode wasDefault}), an error
+ * naming `source`, the key and the method otherwise.
  *
  * @example
  * ```ts
@@ -129,7 +158,7 @@ export function upgradeConfig(
   for (const [k, v] of Object.entries(config)) {
     if (applied.has(k) || !Object.hasOwn(LEGACY_DEFAULTS, k)) {
       kept[k] = v;
-    } else if (JSON.stringify(v) !== JSON.stringify(LEGACY_DEFAULTS[k])) {
+    } else if (!wasDefault(k, v)) {
       throw ConfigError.problem(
         k,
         `holds ${JSON.stringify(v)} (not its old default ${

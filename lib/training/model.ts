@@ -117,8 +117,9 @@ export interface ModelSpec<B extends TrainBatch> {
  * import { scale } from "../optim/transform.ts";
  * import { makeRng } from "../util/rng.ts";
  * import type { Encoder } from "../nn/encoder.ts";
- * const params = { w: tf.variable(tf.scalar(3)) };
- * const loss = (p: typeof params) => {
+ * import type { Params } from "../nn/params.ts";
+ * const params: Params = { w: tf.variable(tf.scalar(3)) };
+ * const loss = (p: Params) => {
  *   const sq = tf.square(p.w) as tf.Scalar;
  *   return { total: sq, terms: { sq } };
  * };
