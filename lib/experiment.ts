@@ -171,7 +171,10 @@ export interface TrainReport {
    * training and evaluation; this process's data loading included).
    */
   totalWallSeconds: number;
-  /** Mean seconds of training steps per epoch. */
+  /**
+   * Mean seconds of training per epoch: steps plus per-epoch preparation
+   * (`onEpochStart`, e.g. S4Rec's K-means), without evaluation.
+   */
   secondsPerEpoch: number;
   /** Which sequence embedding and regime were used, for results tables. */
   notes: string[];
@@ -300,8 +303,12 @@ async function trainIn(
       notes: [
         `regime: ${
           cfg.loss === "ce"
-            ? "full-softmax cross-entropy at every position"
-            : "BCE, one negative per position"
+            ? "full-softmax cross-entropy"
+            : "BCE, one negative per target"
+        } ${
+          cfg.samples === "prefixes"
+            ? "at the last position of every training prefix"
+            : "at every position"
         }`,
         "evaluation: full ranking over all items, history excluded",
       ],

@@ -29,6 +29,7 @@ import {
   share,
 } from "../util/keys.ts";
 import {
+  augmentBatch,
   type Augmenter,
   crop,
   insert,
@@ -205,7 +206,8 @@ export function batchSequences(batch: TrainBatch): Int32Array[] {
 }
 
 /**
- * One view: every sequence through `aug` (or as is), left-padded.
+ * One view: every sequence through `aug` (or as is; {@linkcode augmentBatch},
+ * which keeps the last `maxLen` items), left-padded.
  *
  * @example
  * ```ts ignore
@@ -218,7 +220,7 @@ export function makeView(
   rng: Rng,
   maxLen: number,
 ): SeqInput {
-  const views = aug ? seqs.map((s) => aug(s, rng)) : seqs;
+  const views = aug ? augmentBatch(seqs, aug, { rng, maxLen }) : seqs;
   const idx = Array.from({ length: views.length }, (_, i) => i);
   return evalBatches(views, idx, {
     batchSize: Math.max(1, views.length),

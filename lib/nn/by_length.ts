@@ -104,7 +104,7 @@ export function encodeLastByLength(
   params: Params,
   input: SeqInput,
   opts: EncodeOptions = {},
-  groups = 4,
+  groups = 1,
 ): tf.Tensor2D {
   const d = encoder.hidden;
   const last = (x: SeqInput) =>

@@ -76,7 +76,10 @@ export interface FitResult {
    * time in `fit` up to its last checkpoint, plus this one's).
    */
   totalWallSeconds: number;
-  /** Mean seconds of training per epoch (steps only). */
+  /**
+   * Mean seconds of training per epoch: the steps plus the model's
+   * per-epoch preparation (`onEpochStart`); evaluation not included.
+   */
   secondsPerEpoch: number;
 }
 
