@@ -41,6 +41,12 @@ export {
 } from "./lib/util/errors.ts";
 export * from "./lib/compare.ts";
 export * as keys from "./lib/util/keys.ts";
+export type {
+  ConfigOf,
+  KeySpec,
+  KeySpecs,
+  KeySpecsOf,
+} from "./lib/util/keys.ts";
 export {
   formatDuration,
   makeProgress,

@@ -11,9 +11,25 @@ import { getMethod, type MethodDef, methods } from "../methods/registry.ts";
 import type { KeySpec, KeySpecs } from "../util/keys.ts";
 import { appliedKeys } from "./resolve.ts";
 
-/** Start of the generated key table in the README. */
+/**
+ * Start of the generated key table in the README.
+ *
+ * @example
+ * ```ts
+ * import { KEY_TABLE_END, KEY_TABLE_START } from "./describe.ts";
+ * if (!KEY_TABLE_START.startsWith("<!--") || !KEY_TABLE_END.endsWith("-->")) throw new Error();
+ * ```
+ */
 export const KEY_TABLE_START = "<!-- key-table:start (deno task readme) -->";
-/** End of the generated key table in the README. */
+/**
+ * End of the generated key table in the README.
+ *
+ * @example
+ * ```ts
+ * import { KEY_TABLE_END } from "./describe.ts";
+ * if (KEY_TABLE_END !== "<!-- key-table:end -->") throw new Error();
+ * ```
+ */
 export const KEY_TABLE_END = "<!-- key-table:end -->";
 
 function show(v: unknown): string {

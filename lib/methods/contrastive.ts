@@ -81,7 +81,15 @@ export interface ModelAugmentation {
   complementPatience: number;
 }
 
-/** No model augmentation: CL4SRec. */
+/**
+ * No model augmentation: CL4SRec.
+ *
+ * @example
+ * ```ts
+ * import { NO_MODEL_AUGMENTATION } from "./contrastive.ts";
+ * if (NO_MODEL_AUGMENTATION.dropK !== 0 || NO_MODEL_AUGMENTATION.complement !== "none") throw new Error();
+ * ```
+ */
 export const NO_MODEL_AUGMENTATION: Readonly<ModelAugmentation> = Object
   .freeze({
     dropK: 0,

@@ -116,7 +116,15 @@ export interface MclrecConfig {
   metaStep: "meta" | "joint";
 }
 
-/** MCLRec's own keys (lambda is `clWeight`, the weight of L_cl1). */
+/**
+ * MCLRec's own keys (lambda is `clWeight`, the weight of L_cl1).
+ *
+ * @example
+ * ```ts
+ * import { MCLREC_KEYS } from "./mclrec.ts";
+ * if (MCLREC_KEYS.metaStep.default !== "meta" || !MCLREC_KEYS.metaStep.valid("joint")) throw new Error();
+ * ```
+ */
 export const MCLREC_KEYS: KeySpecsOf<MclrecConfig> = {
   mclBeta: nonNeg(
     0.05,

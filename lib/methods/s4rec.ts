@@ -214,7 +214,15 @@ export interface S4recConfig {
 /** S4Rec's contrastive settings: every contrastive key but clEmbedding. */
 export type S4recViewConfig = Omit<ContrastiveConfig, "clEmbedding">;
 
-/** S4Rec's own keys (beta1 is `clWeight`, tau2 `clTemperature`). */
+/**
+ * S4Rec's own keys (beta1 is `clWeight`, tau2 `clTemperature`).
+ *
+ * @example
+ * ```ts
+ * import { S4REC_KEYS } from "./s4rec.ts";
+ * if (S4REC_KEYS.sinkhornIters.default !== 3 || S4REC_KEYS.clustering.valid("spectral")) throw new Error();
+ * ```
+ */
 export const S4REC_KEYS: KeySpecsOf<S4recConfig> = {
   clusters: posInt(128, "S4Rec K: number of prototypes (intents)."),
   clusterWeight: nonNeg(0.01, "S4Rec alpha: weight of the clustering loss."),

@@ -40,7 +40,15 @@ export interface SrmaConfig {
   complementPatience: number;
 }
 
-/** SRMA's own keys (model augmentation). */
+/**
+ * SRMA's own keys (model augmentation).
+ *
+ * @example
+ * ```ts
+ * import { SRMA_KEYS } from "./srma.ts";
+ * if (SRMA_KEYS.complementPatience.default !== 3 || SRMA_KEYS.complement.valid("lstm")) throw new Error();
+ * ```
+ */
 export const SRMA_KEYS: KeySpecsOf<SrmaConfig> = {
   neuronMask: rate(
     0.2,

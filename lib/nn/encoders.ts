@@ -32,7 +32,15 @@ export interface SasrecEncoderConfig {
   attnDropout: number;
 }
 
-/** SASRec's own keys. */
+/**
+ * SASRec's own keys.
+ *
+ * @example
+ * ```ts
+ * import { SASREC_ENCODER_KEYS } from "./encoders.ts";
+ * if (SASREC_ENCODER_KEYS.heads.default !== 2 || SASREC_ENCODER_KEYS.attnDropout.valid(1)) throw new Error();
+ * ```
+ */
 export const SASREC_ENCODER_KEYS: KeySpecsOf<SasrecEncoderConfig> = {
   layers: posInt(2, "Transformer blocks."),
   heads: posInt(2, "Attention heads (a divisor of hidden)."),
@@ -42,7 +50,15 @@ export const SASREC_ENCODER_KEYS: KeySpecsOf<SasrecEncoderConfig> = {
 /** The GRU's own settings: none (hidden, maxLen and dropout are common). */
 export type GruEncoderConfig = Record<never, never>;
 
-/** The GRU's own keys: none. */
+/**
+ * The GRU's own keys: none.
+ *
+ * @example
+ * ```ts
+ * import { GRU_ENCODER_KEYS } from "./encoders.ts";
+ * if (Object.keys(GRU_ENCODER_KEYS).length !== 0) throw new Error();
+ * ```
+ */
 export const GRU_ENCODER_KEYS: KeySpecsOf<GruEncoderConfig> = {};
 
 /** An encoder choice: its summary, its keys, a cross-key check, and its init. */

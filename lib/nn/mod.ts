@@ -8,6 +8,7 @@ export * from "./layers.ts";
 export type { EncodeOptions, Encoder, SeqInput } from "./encoder.ts";
 export { attentionMask, initSasrec, type SasrecConfig } from "./sasrec.ts";
 export { type GruConfig, initGru } from "./gru.ts";
+export * from "./encoders.ts";
 export { ffnStack, initFfnStack, keptLayers } from "./ffn_stack.ts";
 export { gradReverse, stopGradient } from "./grad_reverse.ts";
 export {
