@@ -41,7 +41,8 @@ import { readSequenceFile } from "../lib/data/read_sequences.ts";
 import type { SplitDataset } from "../lib/data/types.ts";
 import { evaluate } from "../lib/eval/evaluate.ts";
 import { buildModel } from "../lib/methods/mod.ts";
-import { makeConfig, type TrainConfig } from "../lib/training/config.ts";
+import type { TrainConfig } from "../lib/training/config.ts";
+import { makeConfig } from "../lib/config/resolve.ts";
 import { makeRng } from "../lib/util/rng.ts";
 import { DeferredTerms } from "../lib/optim/deferred.ts";
 
