@@ -83,6 +83,9 @@ export interface CompareResults {
  * if (cfgs.b.lr !== 0.01 || cfgs.a.epochs !== 1) throw new Error();
  * const justB = gridConfigs(grid, {}, { only: ["b"] });
  * if (Object.keys(justB).join() !== "b") throw new Error();
+ * // a base shared by several methods: srma's key applies to srma's variant only
+ * const mixed = gridConfigs({ base: { method: "srma", dropK: 3 }, variants: { s: {}, c: { method: "cl4srec" } } }, {});
+ * if (!("dropK" in mixed.s) || "dropK" in mixed.c) throw new Error();
  * ```
  */
 export function gridConfigs(
@@ -126,17 +129,33 @@ export function gridConfigs(
   }
   const out: Record<string, TrainConfig> = {};
   for (const [name, v] of Object.entries(g.variants)) {
-    if (opts.only && !opts.only.includes(name)) continue;
     const at = (...keys: string[]) => {
       const line = opts.file?.line(...keys);
       return line ? `${where}:${line}` : `${where}: variant '${name}'`;
     };
+    // The base is shared by variants of several methods: a key of another
+    // method is skipped where it does not apply (and must apply somewhere).
     const layers: ConfigLayer[] = [
-      { values: g.base ?? {}, where: (k) => at("base", k) },
+      { values: g.base ?? {}, where: (k) => at("base", k), skip: "foreign" },
       { values: v ?? {}, where: (k) => at("variants", name, k) },
       { values: overrides, where: opts.overridesWhere },
     ];
     out[name] = resolveConfig(layers);
+  }
+  for (const k of Object.keys(g.base ?? {})) {
+    if (!Object.values(out).some((c) => Object.hasOwn(c, k))) {
+      const line = opts.file?.line("base", k);
+      throw new Error(
+        `${where}${
+          line ? `:${line}` : ""
+        }: base key '${k}' applies to no variant (their methods: ${
+          [...new Set(Object.values(out).map((c) => c.method))].join(", ")
+        })`,
+      );
+    }
+  }
+  for (const name of Object.keys(out)) {
+    if (opts.only && !opts.only.includes(name)) delete out[name];
   }
   if (Object.keys(out).length === 0) {
     throw new Error(`${where}: expected at least one variant, found none`);

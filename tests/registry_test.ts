@@ -19,6 +19,8 @@ import {
   keyTable,
 } from "../lib/config/describe.ts";
 import { methods } from "../lib/methods/registry.ts";
+import { gridConfigs } from "../lib/compare.ts";
+import { readYamlFile } from "../lib/config/yaml_file.ts";
 import { srma } from "../lib/methods/srma.ts";
 import { ENCODERS } from "../lib/nn/encoders.ts";
 import { COMMON_KEYS } from "../lib/training/config.ts";
@@ -182,6 +184,47 @@ Deno.test("config: layers override in order; the method of the last layer decide
     ConfigError,
     "--set dropM: expected an integer below dropK (2), found 2",
   );
+});
+
+Deno.test("grids: a base shared by variants of several methods; every bench/repro grid loads", async () => {
+  const grid = {
+    base: { method: "srma", dropAtEval: true, lr: 0.01 },
+    variants: { srma: {}, cl4srec: { method: "cl4srec" } },
+  };
+  const c = gridConfigs(grid, {});
+  assertEquals((c.srma as Record<string, unknown>).dropAtEval, true);
+  assert(!("dropAtEval" in c.cl4srec) && c.cl4srec.lr === 0.01);
+  // still an error: a base key no variant has, an unknown key, a variant's
+  // own key of another method
+  assertThrows(
+    () =>
+      gridConfigs({ base: { mclBeta: 1 }, variants: { a: {} } }, {}, {
+        source: "g.yaml",
+      }),
+    Error,
+    "g.yaml: base key 'mclBeta' applies to no variant (their methods: sasrec)",
+  );
+  assertThrows(
+    () => gridConfigs({ base: { lrr: 1 }, variants: { a: {} } }, {}),
+    ConfigError,
+    "did you mean 'lr'?",
+  );
+  assertThrows(
+    () => gridConfigs({ variants: { a: { dropK: 1 } } }, {}),
+    ConfigError,
+    "dropK: not a key of method 'sasrec' (it belongs to srma)",
+  );
+  for await (
+    const e of Deno.readDir(new URL("../bench/repro", import.meta.url))
+  ) {
+    if (!e.name.endsWith(".yaml")) continue;
+    const path = `bench/repro/${e.name}`;
+    const file = await readYamlFile(
+      new URL(`../${path}`, import.meta.url).pathname,
+    );
+    const configs = gridConfigs(file.value, {}, { source: path, file });
+    assert(Object.keys(configs).length > 1, path);
+  }
 });
 
 // ------------------------------------------------------------------- CLI

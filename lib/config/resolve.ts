@@ -46,10 +46,13 @@ export interface ConfigLayer {
    */
   where?: (key: string) => string | undefined;
   /**
-   * Keys that do not apply to the run are dropped instead of being errors
-   * (a complete config used as a base for another method or encoder).
+   * Keys of this layer that do not apply to the run and are dropped instead
+   * of being errors: "inapplicable" drops every such key (a complete config
+   * used as a base for another method or encoder); "foreign" drops the keys
+   * of other methods and encoders, while an unknown key is still an error
+   * (the shared base of a grid whose variants change the method).
    */
-  lenient?: boolean;
+  skip?: "inapplicable" | "foreign";
 }
 
 function isEncoderName(name: unknown): name is EncoderName {
@@ -163,6 +166,12 @@ export function notAKey(key: string, method: string, encoder: string): string {
   return text;
 }
 
+/** Whether some part of some run (a method, an encoder) declares `key`. */
+function isForeign(key: string): boolean {
+  const o = ownersOf(key);
+  return o.methods.length + o.encoders.length > 0;
+}
+
 /** The last value of `key` across layers, with where it was set. */
 function lastSet(
   layers: ConfigLayer[],
@@ -219,7 +228,8 @@ export function resolveConfig(layers: ConfigLayer[]): TrainConfig {
       if (v === undefined) continue;
       const a = applied.get(k);
       if (!a) {
-        if (layer.lenient) continue;
+        if (layer.skip === "inapplicable") continue;
+        if (layer.skip === "foreign" && isForeign(k)) continue;
         throw ConfigError.problem(
           k,
           notAKey(k, method.name, encoder),
@@ -273,7 +283,9 @@ export function makeConfig(
   opts: { source?: string; base?: TrainConfig } = {},
 ): TrainConfig {
   const layers: ConfigLayer[] = [];
-  if (opts.base) layers.push({ values: { ...opts.base }, lenient: true });
+  if (opts.base) {
+    layers.push({ values: { ...opts.base }, skip: "inapplicable" });
+  }
   layers.push({ values: { ...overrides }, where: () => opts.source });
   return resolveConfig(layers);
 }
