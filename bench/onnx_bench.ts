@@ -8,7 +8,7 @@
 import * as ortWeb from "onnxruntime-web";
 import * as ortNode from "onnxruntime-node";
 import { loadCheckpoint } from "../lib/training/checkpoint.ts";
-import { makeConfig } from "../lib/training/config.ts";
+import { makeConfig } from "../lib/config/resolve.ts";
 import { loadDataset } from "../lib/experiment.ts";
 import { exportOnnx } from "../lib/export/onnx.ts";
 import { servingSpec, weightsOfCheckpoint } from "../lib/export/spec.ts";

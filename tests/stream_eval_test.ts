@@ -5,7 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend/init.ts";
 import { synthetic } from "../lib/data/synthetic.ts";
 import { leaveOneOut } from "../lib/data/split.ts";
-import { makeConfig } from "../lib/training/config.ts";
+import { makeConfig } from "../lib/config/resolve.ts";
 import { buildModel } from "../lib/methods/mod.ts";
 import { makeRng } from "../lib/util/rng.ts";
 import { evaluate, type Scorer } from "../lib/eval/evaluate.ts";

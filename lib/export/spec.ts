@@ -4,6 +4,7 @@
  * @module
  */
 import type { TrainConfig } from "../training/config.ts";
+import { SASREC_ENCODER_KEYS } from "../nn/encoders.ts";
 import type { Params } from "../nn/params.ts";
 import type { StoredTensor } from "../training/checkpoint.ts";
 import type { ServingSpec, WeightValue } from "./onnx.ts";
@@ -17,21 +18,29 @@ import type { ServingSpec, WeightValue } from "./onnx.ts";
  * @example
  * ```ts
  * import { servingSpec } from "./spec.ts";
- * import { makeConfig } from "../training/config.ts";
+ * import { makeConfig } from "../config/resolve.ts";
  * const s = servingSpec(makeConfig({ method: "srma", dropK: 2, dropAtEval: true }), 100);
  * if (s.head.join() !== "drop.0,drop.1" || s.numItems !== 100) throw new Error();
  * ```
  */
 export function servingSpec(cfg: TrainConfig, numItems: number): ServingSpec {
-  const extra = cfg.method === "srma" && cfg.dropK > 0 && cfg.dropAtEval;
+  // SRMA's keys, when the config is SRMA's (other methods have none).
+  const dropK = "dropK" in cfg && typeof cfg.dropK === "number" ? cfg.dropK : 0;
+  const atEval = "dropAtEval" in cfg && cfg.dropAtEval === true;
+  const extra = cfg.method === "srma" && dropK > 0 && atEval;
+  // The GRU has no blocks or heads: the SASRec encoder's defaults stand in.
+  const blocks = cfg.encoder === "sasrec" ? cfg : {
+    layers: SASREC_ENCODER_KEYS.layers.default,
+    heads: SASREC_ENCODER_KEYS.heads.default,
+  };
   return {
     encoder: cfg.encoder,
     hidden: cfg.hidden,
-    layers: cfg.layers,
-    heads: cfg.heads,
+    layers: blocks.layers,
+    heads: blocks.heads,
     maxLen: cfg.maxLen,
     numItems,
-    head: extra ? Array.from({ length: cfg.dropK }, (_, k) => `drop.${k}`) : [],
+    head: extra ? Array.from({ length: dropK }, (_, k) => `drop.${k}`) : [],
   };
 }
 
