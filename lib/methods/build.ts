@@ -21,7 +21,7 @@ import { getMethod, methods } from "./registry.ts";
  * import { synthetic } from "../data/synthetic.ts";
  * import { leaveOneOut } from "../data/split.ts";
  * import { makeRng } from "../util/rng.ts";
- * const split = leaveOneOut(synthetic({ numUsers: 20, numItems: 30, maxLen: 10 }), { maxLen: 8 });
+ * const split = leaveOneOut(synthetic({ numUsers: 20, numItems: 40, maxLen: 10 }), { maxLen: 8 });
  * const model = buildModel(makeConfig({ method: "cl4srec", hidden: 8, maxLen: 8 }), split, makeRng(0));
  * if (model.method !== "cl4srec") throw new Error();
  * model.dispose();

@@ -141,7 +141,7 @@ function complementConfig(
  * import { synthetic } from "../data/synthetic.ts";
  * import { leaveOneOut } from "../data/split.ts";
  * import { makeRng } from "../util/rng.ts";
- * const split = leaveOneOut(synthetic({ numUsers: 20, numItems: 30, maxLen: 10 }), { maxLen: 8 });
+ * const split = leaveOneOut(synthetic({ numUsers: 20, numItems: 40, maxLen: 10 }), { maxLen: 8 });
  * const cfg = configFor(cl4srec, { hidden: 8, maxLen: 8, layers: 1 });
  * let failed = "";
  * try {

@@ -141,8 +141,9 @@ export function encodeForRec<B extends RecBatch>(
  * import * as tf from "@tensorflow/tfjs";
  * import { recLoss } from "./next_item.ts";
  * import type { Encoder } from "../nn/encoder.ts";
- * // two items (rows 1, 2 of the table), one position whose target is item 1
- * const params = { table: tf.variable(tf.tensor2d([[0, 0], [1, 0], [0, 1]])) };
+ * // two items (rows 1, 2; row 0 is padding, row 3 the mask token), one
+ * // position whose target is item 1
+ * const params = { table: tf.variable(tf.tensor2d([[0, 0], [1, 0], [0, 1], [5, 5]])) };
  * const enc = { embKey: "table" } as Encoder;
  * const h = tf.tensor3d([[[2, 0]]]);
  * const batch = { users: Int32Array.of(0), inputs: Int32Array.of(1), targets: Int32Array.of(1), batchSize: 1, seqLen: 1, posOffset: 0 };
