@@ -202,7 +202,7 @@ Deno.test("a finite loss that grows past 100 x the first batch's stops training,
   const split = leaveOneOut(dataset, { maxLen: base.maxLen });
   const cfg = makeConfig({ batchSize: 64, epochs: 3 }, { base });
   const rng = makeRng(0);
-  const model = sasrec(cfg, split, rng);
+  const model = buildModel(cfg, split, rng);
   const batchesPerEpoch = Math.ceil(
     split.train.filter((t) => t.length >= 2).length / 64,
   );
