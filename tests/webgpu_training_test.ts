@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend, probeWebGpu } from "../lib/backend/init.ts";
 import { synthetic } from "../lib/data/synthetic.ts";
 import { leaveOneOut } from "../lib/data/split.ts";
-import { makeConfig } from "../lib/training/config.ts";
+import { makeConfig } from "../lib/config/resolve.ts";
 import { buildModel } from "../lib/methods/mod.ts";
 import { fit, type FitResult } from "../lib/training/fit.ts";
 import { loadCheckpoint } from "../lib/training/checkpoint.ts";
