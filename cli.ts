@@ -22,6 +22,7 @@ import denoJson from "./deno.json" with { type: "json" };
 import { initBackend } from "./lib/backend/init.ts";
 import { evaluateModel, loadModel, runTraining } from "./lib/experiment.ts";
 import { recommend } from "./lib/eval/recommend.ts";
+import { itemLabel } from "./lib/serving/catalogue.ts";
 import {
   parseSetting,
   parseSettingValue,
@@ -459,9 +460,8 @@ async function recommendCmd(args: string[]): Promise<void> {
     numItems: m.dataset.numItems,
   });
   m.model.dispose();
-  const itemName = m.dataset.itemIds
-    ? (i: number) => m.dataset.itemIds![i - 1]
-    : (i: number) => String(i);
+  const catalogue = { numItems: m.dataset.numItems, names: m.dataset.itemIds };
+  const itemName = (i: number) => String(itemLabel(catalogue, i));
   const lines = ["user\titems"];
   m.dataset.userIds.forEach((u, r) => {
     lines.push(

@@ -26,6 +26,7 @@ export * from "./lib/methods/mod.ts";
 export * from "./lib/config/mod.ts";
 export * from "./lib/cluster/mod.ts";
 export * from "./lib/export/mod.ts";
+export * from "./lib/serving/mod.ts";
 export * from "./lib/experiment.ts";
 export {
   makeRng,

@@ -174,3 +174,43 @@ export function dataMismatch(
   return `${file}: expected a checkpoint trained on this data (${dataName}: ` +
     `${describeFingerprint(now)}), found one trained on other data (${then})`;
 }
+
+/**
+ * The original item names a checkpoint keeps (`itemIds`: written when the
+ * model was trained from an interactions file, `itemIds[i]` the name of
+ * item `i`, `itemIds[0]` the padding's `""`), or undefined when it keeps
+ * none (data whose item ids are used as they are, and checkpoints of
+ * earlier versions). Names that do not fit `numItems` are an error naming
+ * the file.
+ *
+ * @example
+ * ```ts
+ * import { checkpointItemNames } from "./checkpoint_checks.ts";
+ * const names = checkpointItemNames({ itemIds: ["", "tea", "mug"] }, "a.ckpt", 2);
+ * if (names?.[1] !== "tea") throw new Error();
+ * if (checkpointItemNames({ config: {} }, "old.ckpt", 2) !== undefined) throw new Error();
+ * let msg = "";
+ * try { checkpointItemNames({ itemIds: ["", "tea"] }, "b.ckpt", 2); } catch (e) { msg = String(e); }
+ * if (!msg.includes("b.ckpt: expected 3 item names")) throw new Error(msg);
+ * ```
+ */
+export function checkpointItemNames(
+  meta: unknown,
+  file: string,
+  numItems: number,
+): string[] | undefined {
+  const ids = (meta as { itemIds?: unknown } | null)?.itemIds;
+  if (ids === undefined) return undefined;
+  if (
+    !Array.isArray(ids) || ids.length !== numItems + 1 ||
+    !ids.every((x) => typeof x === "string")
+  ) {
+    throw new Error(
+      `${file}: expected ${numItems + 1} item names (padding and ${numItems} ` +
+        `items) in the header's itemIds, found ${
+          Array.isArray(ids) ? `a list of ${ids.length}` : typeof ids
+        }`,
+    );
+  }
+  return ids;
+}

@@ -268,6 +268,8 @@ export async function fit(
     );
   }
   const fp = dataFingerprint(split);
+  // Original item names (data read from an interactions file), for serving.
+  const names = split.itemIds ? { itemIds: split.itemIds } : {};
   let st: LoopState = {
     epoch: 0,
     history: [],
@@ -476,6 +478,7 @@ export async function fit(
           valid: st.bestValid,
           test: st.test,
           dataFingerprint: fp,
+          ...names,
         },
         tensors,
       });
@@ -489,6 +492,7 @@ export async function fit(
           kind: "last",
           config: cfg,
           dataFingerprint: fp,
+          ...names,
           loop: {
             ...st,
             priorWallSeconds: prior + (performance.now() - t0) / 1000,
