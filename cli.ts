@@ -1,6 +1,6 @@
 /**
- * The seqssl command line: `train`, `eval`, `recommend`, `compare`, `report`,
- * `config`.
+ * The seqssl command line: `train`, `eval`, `recommend`, `export`, `compare`,
+ * `report`, `config`.
  *
  * ```sh
  * deno run -A cli.ts train                       # SASRec on the embedded synthetic data
@@ -8,6 +8,7 @@
  * deno run -A cli.ts train --data ../shared/data/Beauty.txt --out runs/beauty
  * deno run -A cli.ts eval --checkpoint runs/beauty/best.ckpt --data ../shared/data/Beauty.txt
  * deno run -A cli.ts recommend --checkpoint runs/beauty/best.ckpt --data ... --k 20 --output recs.tsv
+ * deno run -A cli.ts export --checkpoint runs/beauty/best.ckpt --format onnx --output model.onnx
  * deno run -A cli.ts train --seeds 1,2,3 --out runs/sasrec --report   # mean ± std, report.html
  * deno run -A cli.ts compare --grid g.yaml --seeds 1,2,3 --baseline SASRec --out runs/g --report
  * deno run -A cli.ts report runs/g                  # report.html from a run or comparison folder
@@ -23,6 +24,8 @@ import { initBackend } from "./lib/backend/init.ts";
 import { evaluateModel, loadModel, runTraining } from "./lib/experiment.ts";
 import { recommend } from "./lib/eval/recommend.ts";
 import { itemLabel } from "./lib/serving/catalogue.ts";
+import { readServingCheckpoint } from "./lib/serving/load.ts";
+import { exportCheckpoint } from "./lib/serving/export.ts";
 import {
   parseSetting,
   parseSettingValue,
@@ -37,7 +40,7 @@ import { readYamlFile, yamlLayer } from "./lib/config/yaml_file.ts";
 import { commonHelp, configYaml, methodHelp } from "./lib/config/describe.ts";
 import { methods } from "./lib/methods/registry.ts";
 import { makeProgress } from "./lib/util/progress.ts";
-import { writeTextFileAtomic } from "./lib/util/atomic.ts";
+import { writeFileAtomic, writeTextFileAtomic } from "./lib/util/atomic.ts";
 import type { GroupedMetrics } from "./lib/eval/metrics.ts";
 import {
   gridBackend,
@@ -60,6 +63,7 @@ usage:
   deno run -A cli.ts train [options]
   deno run -A cli.ts eval --checkpoint FILE [--data FILE] [--backend B] [--json]
   deno run -A cli.ts recommend --checkpoint FILE [--data FILE] [--k 20] --output FILE
+  deno run -A cli.ts export --checkpoint FILE --format onnx|npy --output FILE [--k 20]
   deno run -A cli.ts compare --grid FILE [--only NAME]... [--seeds 1,2,3] [--baseline NAME]
                     [--data FILE] [--out DIR] [--resume] [--report] [--json]
   deno run -A cli.ts report PATH [--out DIR] [--baseline NAME] [--data FILE] [--no-pictures]
@@ -115,6 +119,28 @@ const RECOMMEND_USAGE =
   `usage: deno run -A cli.ts recommend --checkpoint FILE [--data FILE] [--format F] [--backend B] [--k 20] --output FILE
 
 Writes each user's top-k unseen items (a TSV: user, then the items).`;
+
+const EXPORT_USAGE =
+  `usage: deno run -A cli.ts export --checkpoint FILE --format onnx|npy --output FILE [--k 20] [--repeatable]
+
+Writes a trained model in a standard format (needs only the checkpoint):
+
+  --format onnx   the encoder and scoring head as one ONNX graph (opset 17), for
+                  ONNX Runtime on servers, Triton or browsers. Input 'items':
+                  int64 [batch, L], item ids (1..N) left-padded with 0; outputs
+                  'top_ids' int64 [batch, k] (best first, the row's own items
+                  excluded), 'top_scores' float [batch, k], 'scores' float
+                  [batch, N] (column j = item j+1, nothing excluded) and
+                  'embedding' float [batch, d]. Item names, when the model was
+                  trained from an interactions file, are in the metadata
+                  'seqssl.item_names' (a JSON list, entry i = item i).
+  --format npy    the item table, float32 [N, d] (row j = item j+1), for
+                  approximate-nearest-neighbour indexes: an item's score is
+                  its row dotted with the graph's 'embedding'.
+  --k N           onnx: the top-k size in the graph (default 20, at most N)
+  --repeatable    onnx: keep the row's own items rankable (default: excluded)
+
+The file is written to a temporary name and renamed.`;
 
 function metricLine(name: string, m: GroupedMetrics | undefined): string {
   if (!m) return `${name}: (not evaluated)`;
@@ -479,6 +505,72 @@ async function recommendCmd(args: string[]): Promise<void> {
   );
 }
 
+async function exportCmd(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      checkpoint: { type: "string" },
+      format: { type: "string" },
+      output: { type: "string" },
+      k: { type: "string" },
+      repeatable: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(EXPORT_USAGE);
+    return;
+  }
+  if (!values.checkpoint) throw new Error("export: expected --checkpoint FILE");
+  const format = values.format;
+  if (format !== "onnx" && format !== "npy") {
+    throw new Error(
+      `--format: expected onnx or npy, found ${
+        format === undefined ? "none" : `'${format}'`
+      }`,
+    );
+  }
+  if (!values.output) throw new Error("export: expected --output FILE");
+  if (format === "npy" && (values.k !== undefined || values.repeatable)) {
+    throw new Error(
+      `${
+        values.k !== undefined ? "--k" : "--repeatable"
+      }: expected only with --format onnx (the .npy file is the item table)`,
+    );
+  }
+  const sc = await readServingCheckpoint(values.checkpoint);
+  const N = sc.catalogue.numItems;
+  const k = values.k === undefined ? Math.min(20, N) : Number(values.k);
+  if (!Number.isInteger(k) || k < 1 || k > N) {
+    throw new Error(
+      `--k: expected an integer in 1..${N} (the model's items), found '${values.k}'`,
+    );
+  }
+  const bytes = exportCheckpoint(sc, format, {
+    k,
+    repeatable: values.repeatable,
+  });
+  try {
+    await writeFileAtomic(values.output, bytes);
+  } catch (e) {
+    throw new Error(
+      `${values.output}: expected a writable file path, found ${
+        (e as Error).message
+      }`,
+    );
+  }
+  const mb = (bytes.length / 1e6).toFixed(2);
+  console.log(
+    format === "onnx"
+      ? `wrote ${values.output} (${mb} MB): ${sc.config.method} (${sc.config.encoder}), ` +
+        `${N} items, top-${k}${values.repeatable ? ", repeatable" : ""}${
+          sc.catalogue.names ? ", item names in its metadata" : ""
+        }`
+      : `wrote ${values.output} (${mb} MB): item table float32 [${N}, ${sc.config.hidden}]`,
+  );
+}
+
 async function compareCmd(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -536,6 +628,7 @@ export async function main(args: string[]): Promise<number> {
     if (cmd === "train") await train(rest);
     else if (cmd === "eval") await evalCmd(rest);
     else if (cmd === "recommend") await recommendCmd(rest);
+    else if (cmd === "export") await exportCmd(rest);
     else if (cmd === "compare") await compareCmd(rest);
     else if (cmd === "report") await reportCmd(rest);
     else if (cmd === "config") await configCmd(rest);

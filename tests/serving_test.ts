@@ -11,6 +11,7 @@ import {
   encodeCheckpoint,
 } from "../lib/training/checkpoint.ts";
 import { loadServingModel } from "../lib/serving/load.ts";
+import { recommend } from "../lib/eval/recommend.ts";
 import { assert, assertEquals } from "./_assert.ts";
 
 await initBackend("cpu");
@@ -200,5 +201,103 @@ Deno.test("item names: a checkpoint whose names do not fit its item table is ref
       msg.startsWith(`${bad}: expected 7 item names`),
       `message: ${msg}`,
     );
+  });
+});
+
+/** The `.npy` header's shape and the float32 values after it. */
+function readNpy(bytes: Uint8Array): { shape: number[]; values: Float32Array } {
+  const headerLen = bytes[8] | (bytes[9] << 8);
+  const header = new TextDecoder().decode(bytes.subarray(10, 10 + headerLen));
+  const dims = /'shape': \(([^)]*)\)/.exec(header)![1];
+  assert(header.includes("'descr': '<f4'"), header);
+  return {
+    shape: dims.split(",").map((x) => x.trim()).filter((x) => x).map(Number),
+    values: new Float32Array(bytes.slice(10 + headerLen).buffer),
+  };
+}
+
+Deno.test("export: the ONNX graph gives recommend's top-k with the item names in its metadata; .npy is the item table", async () => {
+  await withTempDir(async (dir) => {
+    const ckpt = await trainOnLog(dir);
+    const onnxFile = `${dir}/model.onnx`;
+    let r = await cli([
+      "export",
+      "--checkpoint",
+      ckpt,
+      "--format",
+      "onnx",
+      "--k",
+      "2",
+      "--output",
+      onnxFile,
+    ]);
+    assertEquals(r.code, 0, `export onnx failed: ${r.err}`);
+    assert(r.out.includes("6 items, top-2, item names in its metadata"), r.out);
+    const npyFile = `${dir}/items.npy`;
+    r = await cli([
+      "export",
+      "--checkpoint",
+      ckpt,
+      "--format",
+      "npy",
+      "--output",
+      npyFile,
+    ]);
+    assertEquals(r.code, 0, `export npy failed: ${r.err}`);
+    assertEquals(
+      (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort(),
+      ["items.npy", "log.csv", "model.onnx", "run"],
+      "temp files left",
+    );
+
+    const m = await loadServingModel(ckpt);
+    try {
+      // .npy: rows 1..N of the item table
+      const npy = readNpy(await Deno.readFile(npyFile));
+      assertEquals(npy.shape, [6, 8]);
+      const table = m.checkpoint.tensors["p/item_emb"].values;
+      assertEquals(Array.from(npy.values), Array.from(table.subarray(8, 56)));
+
+      // ONNX: the same top-2 as seqssl's own scorer for each user's sequence
+      const ort = await import("onnxruntime-web");
+      const session = await ort.InferenceSession.create(
+        await Deno.readFile(onnxFile),
+      );
+      const seqs = Object.values(SEEN).map((s) =>
+        Int32Array.from(s, (x) => ALL.indexOf(x) + 1)
+      );
+      const want = await recommend(m.model.scorer, seqs, {
+        k: 2,
+        maxLen: m.config.maxLen,
+        numItems: 6,
+      });
+      const width = 4;
+      const ids = new BigInt64Array(seqs.length * width);
+      seqs.forEach((s, i) =>
+        s.forEach((x, j) => ids[i * width + width - s.length + j] = BigInt(x))
+      );
+      const out = await session.run({
+        items: new ort.Tensor("int64", ids, [seqs.length, width]),
+      });
+      assertEquals(
+        Array.from(out.top_ids.data as BigInt64Array, Number),
+        Array.from(want.ids),
+      );
+      const scores = out.top_scores.data as Float32Array;
+      for (let i = 0; i < scores.length; i++) {
+        assert(Math.abs(scores[i] - want.scores[i]) < 1e-5, `score ${i}`);
+      }
+      await session.release();
+      // the names, entry i naming item i
+      const bytes = await Deno.readFile(onnxFile);
+      const text = new TextDecoder().decode(bytes);
+      assert(
+        text.includes(`seqssl.item_names`) &&
+          text.includes(JSON.stringify(["", ...ALL])),
+        "no item names in the ONNX metadata",
+      );
+    } finally {
+      m.model.dispose();
+    }
   });
 });

@@ -6,3 +6,4 @@
  */
 export * from "./catalogue.ts";
 export * from "./load.ts";
+export * from "./export.ts";
