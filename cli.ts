@@ -24,8 +24,10 @@ import { initBackend } from "./lib/backend/init.ts";
 import { evaluateModel, loadModel, runTraining } from "./lib/experiment.ts";
 import { recommend } from "./lib/eval/recommend.ts";
 import { itemLabel } from "./lib/serving/catalogue.ts";
-import { readServingCheckpoint } from "./lib/serving/load.ts";
+import { loadServingModel, readServingCheckpoint } from "./lib/serving/load.ts";
 import { exportCheckpoint } from "./lib/serving/export.ts";
+import { parseRequests } from "./lib/serving/requests.ts";
+import { answerRequests } from "./lib/serving/respond.ts";
 import {
   parseSetting,
   parseSettingValue,
@@ -63,6 +65,7 @@ usage:
   deno run -A cli.ts train [options]
   deno run -A cli.ts eval --checkpoint FILE [--data FILE] [--backend B] [--json]
   deno run -A cli.ts recommend --checkpoint FILE [--data FILE] [--k 20] --output FILE
+  deno run -A cli.ts recommend --checkpoint FILE --input FILE|- [--k 20] [--output FILE]
   deno run -A cli.ts export --checkpoint FILE --format onnx|npy --output FILE [--k 20]
   deno run -A cli.ts compare --grid FILE [--only NAME]... [--seeds 1,2,3] [--baseline NAME]
                     [--data FILE] [--out DIR] [--resume] [--report] [--json]
@@ -117,8 +120,23 @@ config it was trained with; --data/--format replace its data file.`;
 
 const RECOMMEND_USAGE =
   `usage: deno run -A cli.ts recommend --checkpoint FILE [--data FILE] [--format F] [--backend B] [--k 20] --output FILE
+       deno run -A cli.ts recommend --checkpoint FILE --input FILE|- [--k 20] [--backend B] [--output FILE]
 
-Writes each user's top-k unseen items (a TSV: user, then the items).`;
+Without --input: writes each training user's top-k unseen items (a TSV: user,
+then the items, by their original names when the data has them).
+
+With --input: recommends after new sequences, from the checkpoint alone (no
+training data needed). The input is JSON Lines, one request per line:
+  {"id": "s1", "items": ["green-tea", "teapot"]}
+with the items oldest first, named as in the training data: the original names
+when the model was trained from an interactions file (--format interactions),
+else the item ids 1..N. The output (--output FILE, or stdout) is JSON Lines, one
+answer per request in input order:
+  {"id": "s1", "items": [...], "scores": [...], "unknown": [...]}
+with the top-k items the sequence does not contain, best first, their scores,
+and the request's items the model does not know (left out of the sequence; a
+request with no known item gets no items). A malformed line is an error naming
+the file and the line, and nothing is written.`;
 
 const EXPORT_USAGE =
   `usage: deno run -A cli.ts export --checkpoint FILE --format onnx|npy --output FILE [--k 20] [--repeatable]
@@ -456,6 +474,7 @@ async function recommendCmd(args: string[]): Promise<void> {
       checkpoint: { type: "string" },
       data: { type: "string" },
       format: { type: "string" },
+      input: { type: "string" },
       backend: { type: "string" },
       k: { type: "string" },
       output: { type: "string" },
@@ -470,10 +489,29 @@ async function recommendCmd(args: string[]): Promise<void> {
   if (!values.checkpoint) {
     throw new Error("recommend: expected --checkpoint FILE");
   }
-  if (!values.output) throw new Error("recommend: expected --output FILE");
+  if (values.input !== undefined) {
+    for (const flag of ["data", "format"] as const) {
+      if (values[flag] !== undefined) {
+        throw new Error(
+          `--${flag}: expected no --${flag} with --input (new sequences are ` +
+            `scored from the checkpoint alone)`,
+        );
+      }
+    }
+  } else if (!values.output) {
+    throw new Error("recommend: expected --output FILE (or --input FILE|-)");
+  }
   const k = values.k === undefined ? 20 : Number(values.k);
   if (!Number.isInteger(k) || k < 1 || k > 1000) {
     throw new Error(`--k: expected an integer in 1..1000, found '${values.k}'`);
+  }
+  if (values.input !== undefined) {
+    await recommendInput(values.checkpoint, values.input, {
+      k,
+      backend: values.backend,
+      output: values.output,
+    });
+    return;
   }
   await initBackend(makeConfig({ backend: values.backend ?? "auto" }).backend);
   const m = await loadModel(values.checkpoint, {
@@ -499,10 +537,58 @@ async function recommendCmd(args: string[]): Promise<void> {
       }`,
     );
   });
-  await writeTextFileAtomic(values.output, lines.join("\n") + "\n");
+  await writeTextFileAtomic(values.output!, lines.join("\n") + "\n");
   console.log(
     `wrote top-${k} for ${m.dataset.userIds.length} users to ${values.output}`,
   );
+}
+
+/** `recommend --input`: JSON Lines requests in, JSON Lines answers out. */
+async function recommendInput(
+  checkpoint: string,
+  input: string,
+  opts: { k: number; backend?: string; output?: string },
+): Promise<void> {
+  const name = input === "-" ? "stdin" : input;
+  let text: string;
+  try {
+    text = input === "-"
+      ? await new Response(Deno.stdin.readable).text()
+      : await Deno.readTextFile(input);
+  } catch (e) {
+    throw new Error(
+      `${name}: expected a readable JSON Lines file, found ${
+        (e as Error).message
+      }`,
+    );
+  }
+  const requests = parseRequests(text, name);
+  await initBackend(makeConfig({ backend: opts.backend ?? "auto" }).backend);
+  const m = await loadServingModel(checkpoint);
+  let answers;
+  try {
+    answers = await answerRequests(m.model.scorer, requests, m.catalogue, {
+      k: opts.k,
+      maxLen: m.config.maxLen,
+    });
+  } finally {
+    m.model.dispose();
+  }
+  const out = answers.map((a) => JSON.stringify(a) + "\n").join("");
+  const unknown = answers.reduce((n, a) => n + a.unknown.length, 0);
+  const note = `${answers.length} requests, top-${opts.k}` +
+    (unknown > 0
+      ? `; ${unknown} unknown items (listed under "unknown" in ${
+        answers.filter((a) => a.unknown.length > 0).length
+      } answers)`
+      : "");
+  if (opts.output === undefined || opts.output === "-") {
+    await Deno.stdout.write(new TextEncoder().encode(out));
+    console.error(note);
+  } else {
+    await writeTextFileAtomic(opts.output, out);
+    console.log(`wrote ${opts.output}: ${note}`);
+  }
 }
 
 async function exportCmd(args: string[]): Promise<void> {

@@ -301,3 +301,229 @@ Deno.test("export: the ONNX graph gives recommend's top-k with the item names in
     }
   });
 });
+
+/** JSON Lines from a file. */
+async function readJsonl(path: string): Promise<Record<string, unknown>[]> {
+  const text = await Deno.readTextFile(path);
+  assert(text.endsWith("\n"), "no final newline");
+  return text.trimEnd().split("\n").map((l) => JSON.parse(l));
+}
+
+Deno.test("recommend --input: names in, top-k names out, unknown items listed per line, the same top-k as recommend", async () => {
+  await withTempDir(async (dir) => {
+    const ckpt = await trainOnLog(dir);
+    // no data needed: the log is gone
+    await Deno.remove(`${dir}/log.csv`);
+    const input = `${dir}/requests.jsonl`;
+    await Deno.writeTextFile(
+      input,
+      [
+        `{"id": "s1", "items": ["tea", "cake"]}`,
+        ``,
+        `{"id": 2, "items": ["pan", "kettle", "mug", 3]}`,
+        `{"id": "none", "items": ["kettle"]}`,
+        `{"id": "long", "items": ["tea", "mug", "cake", "pan", "fork", "spoon", "tea", "mug"]}`,
+      ].join("\n") + "\n",
+    );
+    const output = `${dir}/answers.jsonl`;
+    const r = await cli([
+      "recommend",
+      "--checkpoint",
+      ckpt,
+      "--backend",
+      "cpu",
+      "--input",
+      input,
+      "--k",
+      "3",
+      "--output",
+      output,
+    ]);
+    assertEquals(r.code, 0, `recommend --input failed: ${r.err}`);
+    assert(r.out.includes("4 requests, top-3; 3 unknown items"), r.out);
+    const answers = await readJsonl(output);
+    assertEquals(answers.map((a) => a.id), ["s1", 2, "none", "long"]);
+    assertEquals(answers.map((a) => a.unknown), [[], ["kettle", 3], [
+      "kettle",
+    ], []]);
+    // a request with no known item is not scored; one that holds every item
+    // has nothing left to recommend
+    assertEquals([answers[2].items, answers[2].scores], [[], []]);
+    assertEquals([answers[3].items, answers[3].scores], [[], []]);
+    // the rest: seqssl's own scorer on the known items, named by the catalogue
+    const m = await loadServingModel(ckpt);
+    try {
+      const want = await recommend(m.model.scorer, [
+        Int32Array.of(1, 3), // tea, cake
+        Int32Array.of(4, 2), // pan, mug
+      ], { k: 3, maxLen: m.config.maxLen, numItems: 6 });
+      for (const [a, r0] of [[answers[0], 0], [answers[1], 1]] as const) {
+        assertEquals(
+          a.items,
+          Array.from(want.ids.subarray(r0 * 3, r0 * 3 + 3), (i) => ALL[i - 1]),
+        );
+        const scores = a.scores as number[];
+        scores.forEach((s, j) =>
+          assert(Math.abs(s - want.scores[r0 * 3 + j]) < 1e-5, `score ${j}`)
+        );
+      }
+    } finally {
+      m.model.dispose();
+    }
+  });
+});
+
+Deno.test("recommend --input: a model without names takes item ids (numbers or digit strings)", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/seqs.txt`,
+      "a 1 2 3 4\nb 5 6 7 8\nc 1 2 3 5 6 7\nd 2 4 6 8\ne 8 7 6 5 1\n",
+    );
+    const t = await cli([
+      "train",
+      "--data",
+      `${dir}/seqs.txt`,
+      "--out",
+      `${dir}/run`,
+      "--json",
+      ...TINY,
+    ]);
+    assertEquals(t.code, 0, `train failed: ${t.err}`);
+    const input = `${dir}/in.jsonl`;
+    await Deno.writeTextFile(
+      input,
+      `{"id": "x", "items": [1, "2", 9, "tea", 0, 2.5]}\n`,
+    );
+    const r = await cli([
+      "recommend",
+      "--checkpoint",
+      `${dir}/run/best.ckpt`,
+      "--backend",
+      "cpu",
+      "--input",
+      input,
+      "--k",
+      "8",
+      "--output",
+      `${dir}/out.jsonl`,
+    ]);
+    assertEquals(r.code, 0, `recommend failed: ${r.err}`);
+    const [a] = await readJsonl(`${dir}/out.jsonl`);
+    assertEquals(a.unknown, [9, "tea", 0, 2.5]);
+    assertEquals((a.items as number[]).slice().sort(), [3, 4, 5, 6, 7, 8]);
+  });
+});
+
+Deno.test("recommend --input: a malformed line is an error naming the file and line; nothing is written", async () => {
+  await withTempDir(async (dir) => {
+    const ckpt = await trainOnLog(dir);
+    const cases: [string, string][] = [
+      [
+        `{"id": 1, "items": ["tea"]}\n{"id": 2, "items": ["tea"]`,
+        ":2: expected a JSON object",
+      ],
+      [
+        `{"id": 1, "items": ["tea"]}\n\n{"id": 3}\n`,
+        `:3: expected "items" a list of item names or ids, found no items`,
+      ],
+      [
+        `{"items": ["tea"]}\n`,
+        `:1: expected "id" a string or a number, found no id`,
+      ],
+      [
+        `{"id": 1, "items": ["tea", null]}\n`,
+        `:1: expected "items" entries that are strings or numbers, found null (entry 2)`,
+      ],
+      [
+        `{"id": 1, "items": ["tea"], "k": 5}\n`,
+        `:1: expected only the keys "id" and "items", found key "k"`,
+      ],
+      [
+        `["tea"]\n`,
+        `:1: expected a JSON object {"id": ..., "items": [...]}, found ["tea"]`,
+      ],
+    ];
+    for (const [text, want] of cases) {
+      const input = `${dir}/bad.jsonl`;
+      await Deno.writeTextFile(input, text);
+      const r = await cli([
+        "recommend",
+        "--checkpoint",
+        ckpt,
+        "--backend",
+        "cpu",
+        "--input",
+        input,
+        "--output",
+        `${dir}/out.jsonl`,
+      ]);
+      assertEquals(r.code, 1);
+      assertEquals(r.err.split("\n").length, 1, r.err);
+      assert(
+        r.err.startsWith(`seqssl: error: ${input}${want}`),
+        `${JSON.stringify(text)}: ${r.err}`,
+      );
+      assert(
+        !(await Array.fromAsync(Deno.readDir(dir))).some((e) =>
+          e.name.startsWith("out.jsonl")
+        ),
+        "an output file was written",
+      );
+    }
+  });
+});
+
+Deno.test("recommend --input -: requests on stdin, answers on stdout", async () => {
+  const shop = new URL("./fixtures/shop.csv", import.meta.url).pathname;
+  await withTempDir(async (dir) => {
+    const t = await cli([
+      "train",
+      "--data",
+      shop,
+      "--format",
+      "interactions",
+      "--out",
+      `${dir}/run`,
+      "--json",
+      ...TINY,
+    ]);
+    assertEquals(t.code, 0, `train failed: ${t.err}`);
+    const p = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../cli.ts", import.meta.url).pathname,
+        "recommend",
+        "--checkpoint",
+        `${dir}/run/best.ckpt`,
+        "--backend",
+        "cpu",
+        "--input",
+        "-",
+        "--k",
+        "4",
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const w = p.stdin.getWriter();
+    await w.write(
+      new TextEncoder().encode(
+        `{"id": "s", "items": ["green-tea", "teapot", "expresso"]}\n`,
+      ),
+    );
+    await w.close();
+    const o = await p.output();
+    const err = new TextDecoder().decode(o.stderr);
+    assertEquals(o.code, 0, err);
+    const lines = new TextDecoder().decode(o.stdout).trimEnd().split("\n");
+    assertEquals(lines.length, 1);
+    const a = JSON.parse(lines[0]);
+    assertEquals([a.id, a.items.length, a.unknown], ["s", 4, ["expresso"]]);
+    for (const x of a.items) {
+      assert(!["green-tea", "teapot"].includes(x), `seen item ${x}`);
+    }
+    assert(err.includes("1 requests, top-4; 1 unknown items"), err);
+  });
+});

@@ -7,3 +7,5 @@
 export * from "./catalogue.ts";
 export * from "./load.ts";
 export * from "./export.ts";
+export * from "./requests.ts";
+export * from "./respond.ts";
