@@ -24,6 +24,7 @@ import {
   dataMismatch,
 } from "./training/checkpoint_checks.ts";
 import { openOutDir } from "./training/out_dir.ts";
+import { checkStepFits } from "./training/memory.ts";
 import { DataError } from "./util/errors.ts";
 import type { Progress } from "./util/progress.ts";
 import { makeRng } from "./util/rng.ts";
@@ -223,8 +224,9 @@ function checkTrainable(split: SplitDataset, cfg: TrainConfig): void {
 /**
  * Train `cfg.method` on `cfg`'s data with the already initialised backend.
  * With `outDir`, the folder is checked writable and readable and locked for
- * this run before any training (see `openOutDir`); data errors come before
- * anything is written.
+ * this run before any training (see `openOutDir`); data errors, and a
+ * training step that cannot fit the backend's memory (`checkStepFits`),
+ * come before anything is written or built.
  *
  * @example
  * ```ts ignore
@@ -245,6 +247,11 @@ export async function runTraining(
   const ds = opts.dataset ?? await loadDataset(cfg);
   const split = leaveOneOut(ds, { maxLen: cfg.maxLen });
   checkTrainable(split, cfg);
+  checkStepFits(
+    { ...cfg, maxTokens: "maxTokens" in cfg ? Number(cfg.maxTokens) : 0 },
+    split.numItems,
+    backend.name,
+  );
   if (opts.resume === "required") {
     const last = opts.outDir ? `${opts.outDir}/last.ckpt` : undefined;
     if (!last || !await Deno.stat(last).then(() => true, () => false)) {

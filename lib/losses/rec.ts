@@ -100,12 +100,46 @@ export function fullSoftmaxCE(
 }
 
 /**
+ * Bytes of one chunk's logits matrix in {@linkcode softmaxCE} by default:
+ * 128 MiB (2^27), the WebGPU default limit of one storage binding. A
+ * chunk's forward and backward pass each hold about four such matrices at
+ * their peak (the logits, their shifted and exponentiated copies, measured
+ * with `tf.profile` on wasm), so the logits of a full-softmax step peak at
+ * about 512 MiB whatever the number of items.
+ *
+ * @example
+ * ```ts
+ * import { CE_CHUNK_BYTES } from "./rec.ts";
+ * if (CE_CHUNK_BYTES !== 134217728) throw new Error();
+ * ```
+ */
+export const CE_CHUNK_BYTES = 2 ** 27;
+
+/**
+ * Rows of `h` whose logits {@linkcode softmaxCE} computes at once for
+ * `numItems` items: as many as fit `budget` bytes of float32 logits
+ * (`rows x numItems x 4`), at least 1 and at most 2048.
+ *
+ * @example
+ * ```ts
+ * import { ceChunkRows } from "./rec.ts";
+ * if (ceChunkRows(12101) !== 2048) throw new Error(); // Beauty: as before
+ * if (ceChunkRows(100_000) !== 335 || ceChunkRows(1_000_000) !== 33) throw new Error();
+ * if (ceChunkRows(100_000_000) !== 1) throw new Error();
+ * ```
+ */
+export function ceChunkRows(numItems: number, budget = CE_CHUNK_BYTES): number {
+  return Math.max(1, Math.min(2048, Math.floor(budget / (4 * numItems))));
+}
+
+/**
  * Mean softmax cross-entropy of `h` `[R, d]` against every row of `items`
  * `[N, d]` (logits `h items^T`), the correct class of row r being
  * `targets[r]` (0-based). Computed in chunks of rows with a hand-written
  * gradient, so the `[R, N]` logits never exist at once: memory is
  * `chunk x N` whatever R is (R reaches 12,800 on a batch of long sequences,
- * a 620 MB logit matrix on Beauty, and tfjs-wasm's heap is capped at 2 GB).
+ * a 620 MB logit matrix on Beauty, and tfjs-wasm's heap is capped at 4 GiB).
+ * `chunk` defaults to {@linkcode ceChunkRows}`(N)`, 128 MiB of logits.
  * The backward pass recomputes each chunk's logits:
  * dh = (softmax - onehot) items, ditems = (softmax - onehot)^T h.
  *
@@ -125,15 +159,17 @@ export function softmaxCE(
   opts: { chunk?: number } = {},
 ): tf.Scalar {
   const R = h.shape[0];
-  const chunk = Math.max(1, opts.chunk ?? 2048);
+  const chunk = Math.max(1, opts.chunk ?? ceChunkRows(items.shape[0]));
   const spans: [number, number][] = [];
   for (let a = 0; a < R; a += chunk) spans.push([a, Math.min(R, a + chunk)]);
   const op = tf.customGrad(
     ((hIn: tf.Tensor2D, itemsIn: tf.Tensor2D, save: tf.GradSaveFunc) => {
       // Saved with the inputs, so it lives exactly as long as the tape needs it.
       const tgt = tf.tensor1d(targets, "int32");
-      const lse = tf.tidy(() =>
-        tf.concat(spans.map(([a, b]) => {
+      // Each chunk in its own tidy: only one chunk's logits exist at a time
+      // (one tidy around all of them kept every chunk's until the end).
+      const parts = spans.map(([a, b]) =>
+        tf.tidy(() => {
           const logits = tf.matMul(
             tf.slice(hIn, [a, 0], [b - a, -1]),
             itemsIn,
@@ -145,8 +181,10 @@ export function softmaxCE(
             tf.reshape(m, [-1]),
             tf.log(tf.sum(tf.exp(tf.sub(logits, m)), 1)),
           );
-        }))
+        })
       );
+      const lse = parts.length === 1 ? parts[0] : tf.concat(parts);
+      if (parts.length > 1) { for (const p of parts) p.dispose(); }
       const value = tf.tidy(() => {
         const t = tf.sum(tf.mul(hIn, tf.gather(itemsIn, tgt)), 1);
         return tf.mean(tf.sub(lse, t));

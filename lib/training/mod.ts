@@ -14,3 +14,4 @@ export * from "./fit.ts";
 export * from "./test_ranks.ts";
 export * from "./checkpoint.ts";
 export * from "./negatives.ts";
+export * from "./memory.ts";
