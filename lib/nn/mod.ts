@@ -6,7 +6,15 @@
 export * from "./params.ts";
 export * from "./layers.ts";
 export type { EncodeOptions, Encoder, SeqInput } from "./encoder.ts";
-export { attentionMask, initSasrec, type SasrecConfig } from "./sasrec.ts";
+export {
+  attentionMask,
+  initSasrec,
+  initSasrecBlock,
+  type SasrecBlockNames,
+  type SasrecConfig,
+  type SasrecNames,
+  sasrecNames,
+} from "./sasrec.ts";
 export { type GruConfig, initGru } from "./gru.ts";
 export * from "./encoders.ts";
 export { ffnStack, initFfnStack, keptLayers } from "./ffn_stack.ts";
