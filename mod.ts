@@ -55,3 +55,4 @@ export {
   type Progress,
 } from "./lib/util/progress.ts";
 export { writeFileAtomic, writeTextFileAtomic } from "./lib/util/atomic.ts";
+export type { SignificanceRow } from "./lib/significance.ts";

@@ -311,6 +311,9 @@ async function trainIn(
         `regime: ${
           cfg.loss === "ce"
             ? "full-softmax cross-entropy"
+            : cfg.loss === "sampled"
+            ? `sampled softmax, ${cfg.sampledNegatives} ${cfg.sampler} ` +
+              "negatives per batch, log-Q corrected,"
             : "BCE, one negative per target"
         } ${
           cfg.samples === "prefixes"

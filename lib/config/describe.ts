@@ -7,6 +7,7 @@
 import { stringify } from "yaml";
 import { COMMON_KEYS, type TrainConfig } from "../training/config.ts";
 import { ENCODERS } from "../nn/encoders.ts";
+import { LOSS_REGIMES } from "../losses/regimes.ts";
 import { getMethod, type MethodDef, methods } from "../methods/registry.ts";
 import type { KeySpec, KeySpecs } from "../util/keys.ts";
 import { appliedKeys } from "./resolve.ts";
@@ -61,7 +62,7 @@ function keyLines(specs: KeySpecs): string[] {
 /**
  * Help for one method: its summary, paper, and every key it adds to the
  * common ones (its own and its key groups'), with defaults and docs; then
- * the keys of the encoders.
+ * the keys of the encoders and of the losses.
  *
  * @example
  * ```ts
@@ -93,6 +94,11 @@ export function methodHelp(name: string): string {
     lines.push("", `keys of encoder ${e} (with --set encoder=${e}):`);
     lines.push(...keyLines(enc.keys));
   }
+  for (const [l, reg] of Object.entries(LOSS_REGIMES)) {
+    if (Object.keys(reg.keys).length === 0) continue;
+    lines.push("", `keys of loss ${l} (with --set loss=${l}):`);
+    lines.push(...keyLines(reg.keys));
+  }
   lines.push("", "common keys: seqssl train --help");
   return lines.join("\n");
 }
@@ -106,6 +112,7 @@ export function methodHelp(name: string): string {
  * import { commonHelp } from "./describe.ts";
  * const h = commonHelp();
  * if (!h.includes("  srma ") || !h.includes("lr (default 0.001")) throw new Error(h);
+ * if (!h.includes("keys of loss sampled (with --set loss=sampled):\n  sampledNegatives (default 256")) throw new Error(h);
  * ```
  */
 export function commonHelp(): string {
@@ -121,8 +128,16 @@ export function commonHelp(): string {
     "encoders (--set encoder=NAME):",
     ...Object.entries(ENCODERS).map(([n, e]) => `  ${n}: ${e.summary}`),
     "",
+    "losses (--set loss=NAME):",
+    ...Object.entries(LOSS_REGIMES).map(([n, l]) => `  ${n}: ${l.summary}`),
+    "",
     "common keys (--set KEY=VALUE, or in a --config file):",
     ...keyLines(COMMON_KEYS),
+    ...Object.entries(LOSS_REGIMES).flatMap(([n, l]) =>
+      Object.keys(l.keys).length === 0
+        ? []
+        : ["", `keys of loss ${n} (with --set loss=${n}):`, ...keyLines(l.keys)]
+    ),
   ].join("\n");
 }
 
@@ -163,6 +178,11 @@ export function keyTable(defs: MethodDef<unknown>[] = methods()): string {
       row(k, s as KeySpec<unknown>, `encoder ${e}`);
     }
   }
+  for (const [l, reg] of Object.entries(LOSS_REGIMES)) {
+    for (const [k, s] of Object.entries(reg.keys)) {
+      row(k, s as KeySpec<unknown>, `loss ${l}`);
+    }
+  }
   const done = new Set<string>();
   for (const m of defs) {
     for (const [k, s] of Object.entries(m.keys)) {
@@ -179,7 +199,7 @@ export function keyTable(defs: MethodDef<unknown>[] = methods()): string {
 
 /**
  * A config as YAML, grouped by the part of the run each key belongs to
- * (common, encoder, method), every key that applies and no other.
+ * (common, encoder, loss, method), every key that applies and no other.
  *
  * @example
  * ```ts
@@ -193,7 +213,7 @@ export function keyTable(defs: MethodDef<unknown>[] = methods()): string {
  * ```
  */
 export function configYaml(cfg: TrainConfig): string {
-  const applied = appliedKeys(cfg.method, cfg.encoder);
+  const applied = appliedKeys(cfg.method, cfg.encoder, cfg.loss);
   const values: Record<string, unknown> = { ...cfg };
   const out: string[] = [];
   let group = "";

@@ -143,14 +143,18 @@ export function upgradeConfig(
 ): TrainConfig {
   const method = config.method ?? LEGACY_DEFAULTS.method;
   const encoder = config.encoder ?? LEGACY_DEFAULTS.encoder;
+  const loss = config.loss ?? LEGACY_DEFAULTS.loss;
   const where = () => source;
-  // An unknown method or encoder: resolveConfig says so.
-  if (typeof method !== "string" || typeof encoder !== "string") {
+  // An unknown method, encoder or loss: resolveConfig says so.
+  if (
+    typeof method !== "string" || typeof encoder !== "string" ||
+    typeof loss !== "string"
+  ) {
     return resolveConfig([{ values: config, where }]);
   }
   let applied;
   try {
-    applied = appliedKeys(method, encoder);
+    applied = appliedKeys(method, encoder, loss);
   } catch {
     return resolveConfig([{ values: config, where }]);
   }
@@ -163,7 +167,7 @@ export function upgradeConfig(
         k,
         `holds ${JSON.stringify(v)} (not its old default ${
           JSON.stringify(LEGACY_DEFAULTS[k])
-        }), but is ${notAKey(k, method, encoder)}`,
+        }), but is ${notAKey(k, method, encoder, loss)}`,
         source,
       );
     }

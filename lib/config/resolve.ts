@@ -10,6 +10,7 @@
 import "../methods/mod.ts";
 import { COMMON_KEYS, type TrainConfig } from "../training/config.ts";
 import { type EncoderName, ENCODERS } from "../nn/encoders.ts";
+import { isLossName, LOSS_REGIMES } from "../losses/regimes.ts";
 import {
   getMethod,
   type MethodConfig,
@@ -22,9 +23,9 @@ import { type KeySpec, type KeySpecs, nearest } from "../util/keys.ts";
 
 /** Which part of a run a key belongs to. */
 export interface KeyOwner {
-  /** "common", "encoder" or "method". */
-  part: "common" | "encoder" | "method";
-  /** The encoder's or method's name ("" for common keys). */
+  /** "common", "encoder", "loss" or "method". */
+  part: "common" | "encoder" | "loss" | "method";
+  /** The encoder's, loss's or method's name ("" for common keys). */
   name: string;
 }
 
@@ -73,20 +74,23 @@ function methodDef(name: unknown, where?: string): MethodDef<unknown> {
 }
 
 /**
- * The keys that apply to a run of `method` with `encoder`: the common keys,
- * the encoder's and the method's (with the key groups it includes).
+ * The keys that apply to a run of `method` with `encoder` and `loss`: the
+ * common keys, the encoder's, the loss's and the method's (with the key
+ * groups it includes).
  *
  * @example
  * ```ts
  * import { appliedKeys } from "./resolve.ts";
  * const keys = appliedKeys("srma", "gru");
  * if (!keys.has("neuronMask") || keys.has("heads") || keys.has("mclBeta")) throw new Error();
- * if (keys.get("lr")?.owner.part !== "common") throw new Error();
+ * if (keys.get("lr")?.owner.part !== "common" || keys.has("sampler")) throw new Error();
+ * if (appliedKeys("sasrec", "sasrec", "sampled").get("sampler")?.owner.part !== "loss") throw new Error();
  * ```
  */
 export function appliedKeys(
   method: string,
   encoder: string,
+  loss = "ce",
 ): Map<string, AppliedKey> {
   const out = new Map<string, AppliedKey>();
   const add = (specs: KeySpecs, owner: KeyOwner) => {
@@ -101,18 +105,31 @@ export function appliedKeys(
     );
   }
   add(ENCODERS[encoder].keys, { part: "encoder", name: encoder });
+  if (!isLossName(loss)) {
+    throw new ConfigError(
+      "loss",
+      COMMON_KEYS.loss.expects,
+      JSON.stringify(loss),
+    );
+  }
+  add(LOSS_REGIMES[loss].keys, { part: "loss", name: loss });
   add(methodDef(method).keys, { part: "method", name: method });
   return out;
 }
 
 /**
- * Every part that declares `key`: the encoders' and methods' names, for
- * saying where a key that does not apply belongs.
+ * Every part that declares `key`: the encoders', losses' and methods'
+ * names, for saying where a key that does not apply belongs.
  */
-function ownersOf(key: string): { encoders: string[]; methods: string[] } {
+function ownersOf(
+  key: string,
+): { encoders: string[]; losses: string[]; methods: string[] } {
   return {
     encoders: Object.entries(ENCODERS).filter(([, e]) =>
       Object.hasOwn(e.keys, key)
+    ).map(([n]) => n),
+    losses: Object.entries(LOSS_REGIMES).filter(([, l]) =>
+      Object.hasOwn(l.keys, key)
     ).map(([n]) => n),
     methods: methods().filter((m) => Object.hasOwn(m.keys, key)).map((m) =>
       m.name
@@ -121,8 +138,9 @@ function ownersOf(key: string): { encoders: string[]; methods: string[] } {
 }
 
 /**
- * Why `key` is not a key of a run of `method` with `encoder`: it belongs to
- * another method or encoder, or it is unknown (with the nearest key).
+ * Why `key` is not a key of a run of `method` with `encoder` and `loss`: it
+ * belongs to another method, encoder or loss, or it is unknown (with the
+ * nearest key).
  *
  * @example
  * ```ts
@@ -133,9 +151,16 @@ function ownersOf(key: string): { encoders: string[]; methods: string[] } {
  * if (b !== "unknown key for method 'sasrec'; did you mean 'lr'?") throw new Error(b);
  * const c = notAKey("heads", "sasrec", "gru");
  * if (c !== "not a key of encoder 'gru' (it belongs to encoder sasrec)") throw new Error(c);
+ * const d = notAKey("sampler", "sasrec", "sasrec", "ce");
+ * if (d !== "not a key of loss 'ce' (it belongs to loss sampled; set loss=sampled)") throw new Error(d);
  * ```
  */
-export function notAKey(key: string, method: string, encoder: string): string {
+export function notAKey(
+  key: string,
+  method: string,
+  encoder: string,
+  loss = "ce",
+): string {
   const owners = ownersOf(key);
   if (owners.methods.length > 0) {
     return `not a key of method '${method}' (it belongs to ${
@@ -147,12 +172,18 @@ export function notAKey(key: string, method: string, encoder: string): string {
       owners.encoders.join(", ")
     })`;
   }
-  const applied = [...appliedKeys(method, encoder).keys()];
+  if (owners.losses.length > 0) {
+    return `not a key of loss '${loss}' (it belongs to loss ${
+      owners.losses.join(", ")
+    }; set loss=${owners.losses[0]})`;
+  }
+  const applied = [...appliedKeys(method, encoder, loss).keys()];
   const near = nearest(key, applied);
   const everywhere = new Set([
     ...applied,
     ...methods().flatMap((m) => Object.keys(m.keys)),
     ...Object.values(ENCODERS).flatMap((e) => Object.keys(e.keys)),
+    ...Object.values(LOSS_REGIMES).flatMap((l) => Object.keys(l.keys)),
   ]);
   const nearAny = nearest(key, everywhere);
   let text = `unknown key for method '${method}'; did you mean '${near}'?`;
@@ -160,16 +191,18 @@ export function notAKey(key: string, method: string, encoder: string): string {
     const o = ownersOf(nearAny);
     const whose = o.methods.length > 0
       ? `method ${o.methods.join(", ")}`
-      : `encoder ${o.encoders.join(", ")}`;
+      : o.encoders.length > 0
+      ? `encoder ${o.encoders.join(", ")}`
+      : `loss ${o.losses.join(", ")}`;
     text += ` (or '${nearAny}', a key of ${whose})`;
   }
   return text;
 }
 
-/** Whether some part of some run (a method, an encoder) declares `key`. */
+/** Whether some part of some run (a method, an encoder, a loss) declares `key`. */
 function isForeign(key: string): boolean {
   const o = ownersOf(key);
-  return o.methods.length + o.encoders.length > 0;
+  return o.methods.length + o.encoders.length + o.losses.length > 0;
 }
 
 /** The last value of `key` across layers, with where it was set. */
@@ -186,8 +219,9 @@ function lastSet(
 
 /**
  * The configuration that layers of settings give, each layer overriding the
- * ones before it, on top of the defaults of the method and encoder they
- * name. Every key is checked against the run's keys and its declaration.
+ * ones before it, on top of the defaults of the method, encoder and loss
+ * they name. Every key is checked against the run's keys and its
+ * declaration.
  *
  * @example
  * ```ts
@@ -205,6 +239,8 @@ function lastSet(
  *   ]);
  * } catch (e) { msg = (e as Error).message; }
  * if (msg !== "run.yaml:2: neuronMask: not a key of method 'sasrec' (it belongs to srma)") throw new Error(msg);
+ * const s = resolveConfig([{ values: { loss: "sampled", sampledNegatives: 64 } }]);
+ * if (s.loss !== "sampled" || s.sampledNegatives !== 64 || s.sampler !== "popularity") throw new Error();
  * ```
  */
 export function resolveConfig(layers: ConfigLayer[]): TrainConfig {
@@ -220,7 +256,17 @@ export function resolveConfig(layers: ConfigLayer[]): TrainConfig {
       e?.where,
     );
   }
-  const applied = appliedKeys(method.name, encoder);
+  const l = lastSet(layers, "loss");
+  const loss = l?.value ?? COMMON_KEYS.loss.default;
+  if (!isLossName(loss)) {
+    throw new ConfigError(
+      "loss",
+      COMMON_KEYS.loss.expects,
+      JSON.stringify(loss),
+      l?.where,
+    );
+  }
+  const applied = appliedKeys(method.name, encoder, loss);
   const cfg: Record<string, unknown> = {};
   for (const [k, { spec }] of applied) cfg[k] = spec.default;
   for (const layer of layers) {
@@ -232,7 +278,7 @@ export function resolveConfig(layers: ConfigLayer[]): TrainConfig {
         if (layer.skip === "foreign" && isForeign(k)) continue;
         throw ConfigError.problem(
           k,
-          notAKey(k, method.name, encoder),
+          notAKey(k, method.name, encoder, loss),
           layer.where?.(k),
         );
       }

@@ -6,10 +6,18 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { TrainBatch } from "../data/types.ts";
+import type { SplitDataset, TrainBatch } from "../data/types.ts";
 import type { EncodeOptions, Encoder } from "../nn/encoder.ts";
 import type { Params } from "../nn/params.ts";
 import { bceOneNegative, fullSoftmaxCE, lastPosition } from "../losses/rec.ts";
+import {
+  drawNegatives,
+  itemProposal,
+  type Proposal,
+  sampledSoftmax,
+  type SharedNegatives,
+} from "../losses/sampled.ts";
+import type { LossConfig } from "../losses/regimes.ts";
 import type { Model, StepContext } from "../training/model.ts";
 import type { TrainConfig } from "../training/config.ts";
 import { sampleNegatives } from "../training/negatives.ts";
@@ -39,15 +47,30 @@ export const NEXT_ITEM_KEYS: KeySpecsOf<NextItemConfig> = {
   ),
 };
 
-/** A batch with its sampled negatives (BCE regime only). */
+/** A batch with its sampled negatives (BCE and sampled-softmax regimes). */
 export interface RecBatch extends TrainBatch {
   /** Negative ids aligned with `targets` (BCE regime). */
   negatives?: Int32Array;
+  /** The batch's shared negatives (sampled-softmax regime). */
+  sampled?: SharedNegatives;
+}
+
+// The proposal of each split and sampler, computed once per run.
+const proposals = new WeakMap<SplitDataset, Map<string, Proposal>>();
+
+function proposalFor(split: SplitDataset, kind: "uniform" | "popularity") {
+  let byKind = proposals.get(split);
+  if (!byKind) proposals.set(split, byKind = new Map());
+  let p = byKind.get(kind);
+  if (!p) byKind.set(kind, p = itemProposal(kind, split.numItems, split.train));
+  return p;
 }
 
 /**
- * The batch with its BCE negatives drawn from `ctx.rng` when `regime` is
- * "bce", as it is otherwise.
+ * The batch with its negatives drawn from `ctx.rng`: one per position when
+ * `cfg.loss` is "bce", `cfg.sampledNegatives` shared by the batch from
+ * `cfg.sampler`'s proposal (over `ctx.split`'s items) when it is "sampled",
+ * none for "ce".
  *
  * @example
  * ```ts
@@ -55,20 +78,38 @@ export interface RecBatch extends TrainBatch {
  * import { makeRng } from "../util/rng.ts";
  * const batch = { users: Int32Array.of(0), inputs: Int32Array.of(1), targets: Int32Array.of(2), batchSize: 1, seqLen: 1, posOffset: 0 };
  * const split = { numItems: 5, train: [Int32Array.of(1, 2)] };
- * const b = withNegatives(batch, { rng: makeRng(0), epoch: 1, split: split as never }, "bce");
+ * const ctx = { rng: makeRng(0), epoch: 1, split: split as never };
+ * const b = withNegatives(batch, ctx, { loss: "bce" });
  * const n = b.negatives![0];
  * if (n === 1 || n === 2 || n < 1 || n > 5) throw new Error(String(n));
- * if (withNegatives(batch, { rng: makeRng(0), epoch: 1, split: split as never }, "ce").negatives) throw new Error();
+ * if (withNegatives(batch, ctx, { loss: "ce" }).negatives) throw new Error();
+ * const s = withNegatives(batch, ctx, { loss: "sampled", sampledNegatives: 3, sampler: "uniform" });
+ * if (s.sampled?.ids.length !== 3 || s.negatives) throw new Error();
  * ```
  */
 export function withNegatives(
   batch: TrainBatch,
   ctx: StepContext,
-  regime: TrainConfig["loss"],
+  cfg: LossConfig,
 ): RecBatch {
-  return regime === "bce"
-    ? { ...batch, negatives: sampleNegatives(batch, ctx.split, ctx.rng) }
-    : batch;
+  switch (cfg.loss) {
+    case "bce":
+      return {
+        ...batch,
+        negatives: sampleNegatives(batch, ctx.split, ctx.rng),
+      };
+    case "sampled":
+      return {
+        ...batch,
+        sampled: drawNegatives(
+          proposalFor(ctx.split, cfg.sampler),
+          cfg.sampledNegatives,
+          ctx.rng,
+        ),
+      };
+    case "ce":
+      return batch;
+  }
 }
 
 /**
@@ -165,6 +206,12 @@ export function recLoss(
       throw new Error("recLoss: the BCE regime needs batch.negatives");
     }
     return bceOneNegative(hidden, emb, batch.targets, batch.negatives);
+  }
+  if (regime === "sampled") {
+    if (!batch.sampled) {
+      throw new Error("recLoss: the sampled regime needs batch.sampled");
+    }
+    return sampledSoftmax(hidden, emb, batch.targets, batch.sampled);
   }
   return fullSoftmaxCE(hidden, emb, batch.targets);
 }

@@ -63,7 +63,7 @@ export const sasrec: MethodDef<NextItemConfig> = defineMethod({
         Object.keys(params),
       ),
       objective,
-      prepareBatch: (batch, ctx) => withNegatives(batch, ctx, cfg.loss),
+      prepareBatch: (batch, ctx) => withNegatives(batch, ctx, cfg),
       scorer: lastPositionScorer(encoder, params),
     });
   },

@@ -15,7 +15,8 @@ import { encodeLastByLength, encodeLastStacked } from "../nn/by_length.ts";
 import type { StepContext } from "../training/model.ts";
 import { flattenPositions, lastPosition } from "../losses/rec.ts";
 import type { TrainConfig } from "../training/config.ts";
-import { withNegatives } from "./next_item.ts";
+import { type RecBatch, withNegatives } from "./next_item.ts";
+import type { LossConfig } from "../losses/regimes.ts";
 import type { Rng } from "../util/rng.ts";
 import {
   bool,
@@ -247,10 +248,8 @@ export function seqEmbedding(
     : lastPosition(hidden);
 }
 
-/** A training batch with two augmented views (and BCE negatives). */
-export interface ViewBatch extends TrainBatch {
-  /** Negative ids aligned with `targets` (BCE regime only). */
-  negatives?: Int32Array;
+/** A training batch with two augmented views (and its loss's negatives). */
+export interface ViewBatch extends RecBatch {
   /** First augmented view of every sequence. */
   view1: SeqInput;
   /** Second augmented view of every sequence. */
@@ -258,9 +257,10 @@ export interface ViewBatch extends TrainBatch {
 }
 
 /**
- * The batch every two-view recipe trains on: the batch itself, its BCE
- * negatives when `cfg.loss` is "bce", and two independently augmented views,
- * all drawn from `ctx.rng` in that order.
+ * The batch every two-view recipe trains on: the batch itself, its
+ * negatives when `cfg.loss` draws some ("bce", "sampled";
+ * `withNegatives`), and two independently augmented views, all drawn from
+ * `ctx.rng` in that order.
  *
  * @example
  * ```ts ignore
@@ -271,12 +271,11 @@ export function withViews(
   batch: TrainBatch,
   ctx: StepContext,
   aug: Augmenter | undefined,
-  cfg: Pick<TrainConfig, "loss" | "maxLen">,
+  cfg: LossConfig & Pick<TrainConfig, "maxLen">,
 ): ViewBatch {
   const seqs = batchSequences(batch);
   return {
-    ...batch,
-    negatives: withNegatives(batch, ctx, cfg.loss).negatives,
+    ...withNegatives(batch, ctx, cfg),
     view1: makeView(seqs, aug, ctx.rng, cfg.maxLen),
     view2: makeView(seqs, aug, ctx.rng, cfg.maxLen),
   };

@@ -21,6 +21,7 @@ import {
 } from "../util/keys.ts";
 import type { KeySpecsOf } from "../util/keys.ts";
 import type { EncoderConfig } from "../nn/encoders.ts";
+import type { LossConfig, LossName } from "../losses/regimes.ts";
 
 /** The keys every run has (each documented in {@linkcode COMMON_KEYS}). */
 export interface CommonConfig {
@@ -34,8 +35,8 @@ export interface CommonConfig {
   maxLen: number;
   /** Hidden dropout. */
   dropout: number;
-  /** Training regime. */
-  loss: "ce" | "bce";
+  /** Training regime (each has its own keys). */
+  loss: LossName;
   /** Adam learning rate. */
   lr: number;
   /** Decoupled weight decay. */
@@ -107,9 +108,11 @@ export const COMMON_KEYS: KeySpecsOf<CommonConfig> = {
   maxLen: posInt(50, "Longest input (the last items are kept)."),
   dropout: rate(0.5, "Hidden dropout."),
   loss: choice(
-    ["ce", "bce"],
+    ["ce", "bce", "sampled"],
     "ce",
-    'Training regime: full-softmax cross-entropy ("ce") or BCE with one negative per position ("bce").',
+    'The next-item loss: full-softmax cross-entropy ("ce"), BCE with one negative per position ("bce"), ' +
+      'or sampled softmax over S negatives shared by the batch with the log-Q correction ("sampled", ' +
+      "with its keys sampledNegatives and sampler).",
   ),
   lr: posNum(1e-3, "Adam learning rate."),
   weightDecay: nonNeg(0, "Decoupled weight decay."),
@@ -164,10 +167,14 @@ export const COMMON_KEYS: KeySpecsOf<CommonConfig> = {
 
 /**
  * A run's configuration as the training loop and every method see it: the
- * common keys and the chosen encoder with its keys. A method's own keys come
- * on top (`MethodConfig` in `lib/methods/registry.ts`).
+ * common keys, the chosen encoder with its keys and the chosen loss with its
+ * keys. A method's own keys come on top (`MethodConfig` in
+ * `lib/methods/registry.ts`).
  */
-export type TrainConfig = Omit<CommonConfig, "encoder"> & EncoderConfig;
+export type TrainConfig =
+  & Omit<CommonConfig, "encoder" | "loss">
+  & EncoderConfig
+  & LossConfig;
 
 /**
  * One `KEY=VALUE` setting, as the CLI's `--set` takes it: numbers and
