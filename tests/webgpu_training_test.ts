@@ -1,8 +1,12 @@
 // Training on webgpu (lavapipe here) with the loss read back every few steps:
 // one epoch agrees with the wasm backend on the loss and the validation
-// metrics; reading every step or every 16 gives the same numbers; a NaN loss
-// still stops training naming the epoch and batch, the weights stay as they
-// were before that batch, and no checkpoint holds a non-finite weight.
+// metrics (the dropout masks are the counter-based ones, the same bits on
+// both backends, so only float summation order differs); reading every step
+// or every 16 gives the same numbers; a SASRec step uploads nothing larger
+// than its ids (no dropout mask, no attention mask: both are made on the
+// device) and reads nothing back; a NaN loss still stops training naming
+// the epoch and batch, the weights stay as they were before that batch, and
+// no checkpoint holds a non-finite weight.
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, probeWebGpu } from "../lib/backend/init.ts";
 import { synthetic } from "../lib/data/synthetic.ts";
@@ -12,6 +16,15 @@ import { buildModel } from "../lib/methods/mod.ts";
 import { fit, type FitResult } from "../lib/training/fit.ts";
 import { loadCheckpoint } from "../lib/training/checkpoint.ts";
 import { makeRng } from "../lib/util/rng.ts";
+import { trainBatches } from "../lib/data/batch.ts";
+import { DeferredTerms } from "../lib/optim/deferred.ts";
+import {
+  counterDelta,
+  installCounters,
+  resetMaxima,
+  snapshotCounters,
+  uploadHistogram,
+} from "../lib/backend/counters.ts";
 import { NonFiniteLossError } from "../lib/util/errors.ts";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 
@@ -83,6 +96,64 @@ Deno.test({
       assert(Math.abs(a - b) <= 0.01, `${k} ${a} vs ${b}`);
     }
     await initBackend("cpu");
+  },
+});
+
+Deno.test({
+  name:
+    "webgpu: a SASRec training step uploads only O(B·L) ids (no B·L·d dropout mask, no B·L·L attention mask) and reads nothing back",
+  ignore: !adapter,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await initBackend("webgpu");
+    installCounters();
+    const rng = makeRng(cfg.seed);
+    const model = buildModel(cfg, split, rng);
+    const deferred = new DeferredTerms();
+    try {
+      const batches = trainBatches(split, {
+        batchSize: cfg.batchSize,
+        rng,
+        maxLen: cfg.maxLen,
+        bucket: cfg.bucket,
+        samples: cfg.samples,
+      });
+      const ctx = { rng, epoch: 1, split, deferred };
+      // A warm-up step (shader compiles), then the three longest batches.
+      const longest = [...batches].sort((a, b) => b.seqLen - a.seqLen);
+      deferred.beginStep(0);
+      await model.step(longest[3], ctx);
+      await deferred.flush();
+      for (const batch of longest.slice(0, 3)) {
+        const { batchSize: B, seqLen: L } = batch;
+        const ids = 4 * B * L; // bytes of one int32 [B, L] array
+        resetMaxima();
+        const before = snapshotCounters();
+        deferred.beginStep(1);
+        await model.step(batch, ctx);
+        const d = counterDelta(before, snapshotCounters());
+        const sizes = uploadHistogram();
+        // The old step uploaded its dropout masks (4·B·L·d bytes each, 4 per
+        // block and one at the input) and its attention mask (4·B·L·L): with
+        // d = 16 and L >= 2 both are at least twice the bound.
+        assert(
+          d.maxUpload <= ids,
+          `B=${B} L=${L}: an upload of ${d.maxUpload} bytes > ${ids} (ids); uploads ${
+            JSON.stringify(sizes)
+          }`,
+        );
+        console.log(`  B=${B} L=${L}: largest upload ${d.maxUpload} bytes`);
+        assertEquals(d.readbacks, 0, "read-backs inside a step");
+        assertEquals(d.hostReads, 0, "host reads inside a step");
+        assert(d.dispatches > 0, "the step ran on the device");
+        await deferred.flush();
+      }
+    } finally {
+      deferred.dispose();
+      model.dispose();
+      await initBackend("cpu");
+    }
   },
 });
 

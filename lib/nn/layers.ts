@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Params } from "./params.ts";
 import { constVar, normalVar } from "./params.ts";
 import type { Rng } from "../util/rng.ts";
+import { counterDropout } from "../backend/counter_dropout.ts";
 
 /**
  * Add a dense layer's weights `${name}.w` [inDim, outDim] ~ N(0, std^2) and
@@ -201,50 +202,35 @@ const geluOp = tf.customGrad(
 ) as unknown as (x: tf.Tensor) => tf.Tensor;
 
 /**
- * Inverted dropout with a seed drawn from `rng`; identity when `rate` is 0 or
- * `rng` is undefined (evaluation).
+ * Inverted dropout, identity when `rate` is 0 or `rng` is undefined
+ * (evaluation). The mask is the counter-based one of
+ * `lib/backend/counter_dropout.ts` under a seed drawn from `rng` (one draw
+ * per call, so a checkpointed `rng` resumes the same masks): computed where
+ * `x` is (a WGSL kernel on webgpu, the same function in TypeScript on cpu
+ * and wasm), bit-identical on every backend, never uploaded; the gradient
+ * recomputes it.
  *
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { dropout } from "./layers.ts";
  * import { makeRng } from "../util/rng.ts";
- * const y = dropout(tf.ones([100]), 0.5, makeRng(0));
- * if (y.shape[0] !== 100) throw new Error();
+ * await tf.setBackend("cpu");
+ * const y = dropout(tf.ones([1000]), 0.5, makeRng(0)).dataSync();
+ * // kept values are scaled by 1 / (1 - rate); about half are kept
+ * if (!y.every((v) => v === 0 || v === 2)) throw new Error();
+ * const kept = y.filter((v) => v === 2).length;
+ * if (kept < 450 || kept > 550) throw new Error(String(kept));
+ * // the same generator state gives the same mask
+ * if (dropout(tf.ones([1000]), 0.5, makeRng(0)).dataSync().join() !== y.join()) {
+ *   throw new Error();
+ * }
  * ```
  */
 export function dropout(x: tf.Tensor, rate: number, rng?: Rng): tf.Tensor {
   if (!rng || rate <= 0) return x;
-  const mask = tf.tidy(() =>
-    tf.div(
-      tf.cast(
-        tf.greaterEqual(
-          tf.randomUniform(x.shape, 0, 1, "float32", rng.seed()),
-          rate,
-        ),
-        "float32",
-      ),
-      1 - rate,
-    )
-  );
-  const y = maskOp(x, mask);
-  mask.dispose();
-  return y;
+  return counterDropout(x, rate, rng.seed());
 }
-
-// y = x * mask with the mask treated as a constant (no gradient to it).
-const maskOp = tf.customGrad(
-  ((x: tf.Tensor, mask: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([mask]);
-    return {
-      value: tf.mul(x, mask),
-      gradFunc: (
-        dy: tf.Tensor,
-        saved: tf.Tensor[],
-      ) => [tf.mul(dy, saved[0]), tf.zerosLike(saved[0])],
-    };
-  }) as unknown as CustomGradFn,
-) as unknown as (x: tf.Tensor, mask: tf.Tensor) => tf.Tensor;
 
 /**
  * Rows scaled to unit L2 norm (a zero row stays zero).

@@ -7,7 +7,6 @@ export * from "./params.ts";
 export * from "./layers.ts";
 export type { EncodeOptions, Encoder, SeqInput } from "./encoder.ts";
 export {
-  attentionMask,
   initSasrec,
   initSasrecBlock,
   type SasrecBlockNames,

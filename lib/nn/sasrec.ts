@@ -10,7 +10,11 @@
  * for `layers` blocks (post-LN: a block is {@linkcode sasrecBlock}, the
  * attention sublayer then the feed-forward sublayer), weights N(0, 0.02),
  * item scores with the item table itself (tied). Padding is on the left, so
- * the last column is always the last real item.
+ * the last column is always the last real item. The attention masks are
+ * built from the ids by the `SeqsslAttentionMask` kernel
+ * (`lib/backend/attention_mask.ts`: on the device on webgpu) and dropout
+ * masks by the counter-based generator (`lib/nn/layers.ts` `dropout`), so
+ * a training step uploads only ids.
  *
  * Every weight's name comes from one table, {@linkcode sasrecNames}, read by
  * both the initialisation and the forward pass (the names are those of
@@ -32,6 +36,7 @@ import {
   layerNorm,
 } from "./layers.ts";
 import type { Rng } from "../util/rng.ts";
+import { attentionMaskOf } from "../backend/attention_mask.ts";
 
 /** SASRec hyper-parameters. */
 export interface SasrecConfig {
@@ -304,10 +309,6 @@ export function sasrecBlock(
   return pointwiseFeedForward(params, names, a, opts.ffnRate, opts.rng);
 }
 
-// A large negative instead of -Infinity: a fully padded query row would
-// otherwise turn into NaN in the softmax.
-const MASK_NEG = -1e9;
-
 /**
  * Initialise SASRec's weights into `params` (adds `item_emb` if absent).
  *
@@ -374,37 +375,6 @@ interface Shape {
   embKey: string;
 }
 
-/**
- * Additive attention mask `[B, 1, L, L]`: 0 where query i may see key j
- * (j <= i and key j is a real item), a large negative elsewhere.
- *
- * @example
- * ```ts
- * import { attentionMask } from "./sasrec.ts";
- * const m = attentionMask(new Int32Array([0, 5, 6]), 1, 3);
- * // query 2 sees keys 1 and 2, not the padding at 0
- * if (m.dataSync()[6] >= 0 || m.dataSync()[7] !== 0) throw new Error();
- * ```
- */
-export function attentionMask(
-  inputs: Int32Array,
-  batchSize: number,
-  seqLen: number,
-): tf.Tensor4D {
-  const L = seqLen;
-  const m = new Float32Array(batchSize * L * L);
-  for (let b = 0; b < batchSize; b++) {
-    const row = b * L;
-    for (let i = 0; i < L; i++) {
-      const base = (b * L + i) * L;
-      for (let j = 0; j < L; j++) {
-        m[base + j] = j <= i && inputs[row + j] !== 0 ? 0 : MASK_NEG;
-      }
-    }
-  }
-  return tf.tensor4d(m, [batchSize, 1, L, L]);
-}
-
 function sasrecEncode(
   params: Params,
   input: SeqInput,
@@ -433,12 +403,17 @@ function sasrecEncode(
       rate,
       opts.rng,
     ) as tf.Tensor3D;
-    const mask = attentionMask(input.inputs, B, L);
+    // The masks are built from the ids where they already are (one kernel
+    // on the device on webgpu): [B, 1, L, L], and [B, 1, 1, L] for the last
+    // position alone.
+    const count = names.blocks.length;
+    const lastOnly = opts.lastOnly === true;
+    const mask = !lastOnly || count > 1 ? attentionMaskOf(ids) : undefined;
     for (const [l, n] of names.blocks.entries()) {
       // With lastOnly, the final block attends from the last position only
       // (keys and values still cover every position).
-      const last = opts.lastOnly === true && l === names.blocks.length - 1;
-      const m = last ? tf.slice(mask, [0, 0, L - 1, 0], [B, 1, 1, L]) : mask;
+      const last = lastOnly && l === count - 1;
+      const m = last ? attentionMaskOf(ids, 1) : mask!;
       x = sasrecBlock(params, n, x, m, block);
     }
     return x;
