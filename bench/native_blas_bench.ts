@@ -15,8 +15,8 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerKernelFixes } from "../lib/backend/kernel_fixes.ts";
+import { loadNativeBlas } from "../lib/backend/openblas.ts";
 import {
-  loadNativeBlas,
   registerNativeMatMul,
   unregisterNativeMatMul,
 } from "../lib/backend/native_blas.ts";

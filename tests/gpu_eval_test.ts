@@ -4,7 +4,8 @@
 // (CI installs Mesa's lavapipe); says so clearly when skipped.
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend/init.ts";
-import { GpuRanker, hasWebGpuAdapter } from "../lib/backend/gpu_rank.ts";
+import { GpuRanker } from "../lib/backend/gpu_rank.ts";
+import { probeWebGpu } from "../lib/backend/webgpu_probe.ts";
 import { ranksFromScores, topKFromScores } from "../lib/eval/rank.ts";
 import { evaluate } from "../lib/eval/evaluate.ts";
 import { synthetic } from "../lib/data/synthetic.ts";
@@ -16,7 +17,7 @@ import { runTraining } from "../lib/experiment.ts";
 import { normalArray } from "../lib/nn/params.ts";
 import { assert, assertEquals } from "./_assert.ts";
 
-const adapter = await hasWebGpuAdapter();
+const adapter = (await probeWebGpu()) !== undefined;
 if (!adapter) {
   console.log(
     "SKIPPED: no WebGPU adapter; the WebGPU evaluation tests did not run",

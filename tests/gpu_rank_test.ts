@@ -1,4 +1,5 @@
-import { GpuRanker, hasWebGpuAdapter } from "../lib/backend/gpu_rank.ts";
+import { GpuRanker } from "../lib/backend/gpu_rank.ts";
+import { probeWebGpu } from "../lib/backend/webgpu_probe.ts";
 import { rankReference } from "../lib/backend/rank_reference.ts";
 import type { RankRequest, RankResult } from "../lib/backend/rank_types.ts";
 import {
@@ -9,7 +10,7 @@ import {
 } from "./_assert.ts";
 import { mulberry32 } from "./_rng.ts";
 
-const adapterAvailable = await hasWebGpuAdapter();
+const adapterAvailable = (await probeWebGpu()) !== undefined;
 if (!adapterAvailable) {
   console.log("SKIPPED: no WebGPU adapter (GPU ranking tests)");
 }

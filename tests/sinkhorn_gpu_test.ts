@@ -4,7 +4,7 @@
 // clearly when skipped.
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend/init.ts";
-import { hasWebGpuAdapter } from "../lib/backend/gpu_rank.ts";
+import { probeWebGpu } from "../lib/backend/webgpu_probe.ts";
 import { SinkhornGpu } from "../lib/cluster/sinkhorn_gpu.ts";
 import { sinkhorn, sinkhornKnopp } from "../lib/cluster/sinkhorn.ts";
 import { onlineClustering } from "../lib/cluster/online.ts";
@@ -12,7 +12,7 @@ import { normalArray } from "../lib/nn/params.ts";
 import { makeRng } from "../lib/util/rng.ts";
 import { assert, assertThrows } from "./_assert.ts";
 
-const adapter = await hasWebGpuAdapter();
+const adapter = (await probeWebGpu()) !== undefined;
 if (!adapter) {
   console.log(
     "SKIPPED: no WebGPU adapter; the WGSL Sinkhorn tests did not run",

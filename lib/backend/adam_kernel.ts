@@ -19,10 +19,17 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import {
+  type KernelArgs,
+  registerWhereMissing,
+  sizeOf,
+  type TensorInfo,
+  type WebGpuBackendLike,
+} from "./_kernel_util.ts";
 import { ADAM_UNIFORMS, adamWgsl } from "../../kernels/adam.ts";
 
 /** The tfjs kernel name of the fused Adam step. */
-export const ADAM_KERNEL = "SeqsslAdam";
+const ADAM_KERNEL = "SeqsslAdam";
 
 /** Adam's constants for one step. */
 export interface AdamStepConstants {
@@ -81,8 +88,6 @@ export function adamReference(
   return { m: mo, v: vo, u };
 }
 
-type KernelFunc = tf.KernelFunc;
-
 function inputsOf(which: number, decay: boolean, gated: boolean): string[] {
   const names = which === 0
     ? ["g", "m"]
@@ -93,9 +98,6 @@ function inputsOf(which: number, decay: boolean, gated: boolean): string[] {
     : ["g", "m", "v"];
   return gated ? [...names, "gate"] : names;
 }
-type TensorInfo = tf.TensorInfo;
-type KernelArgs = Parameters<KernelFunc>[0];
-
 /** A tfjs WebGPU program computing one of m', v', u per element. */
 class AdamProgram {
   // Only the inputs the shader reads: WebGPU's automatic layout has no
@@ -119,7 +121,7 @@ class AdamProgram {
   ) {
     this.outputShape = shape;
     this.dispatchLayout = { x: shape.map((_, i) => i) };
-    this.dispatch = [Math.ceil(shape.reduce((a, b) => a * b, 1) / 128), 1, 1];
+    this.dispatch = [Math.ceil(sizeOf(shape) / 128), 1, 1];
     this.which = which;
     this.decay = decay;
     this.gated = gated;
@@ -134,14 +136,7 @@ class AdamProgram {
 function webgpuKernel(args: KernelArgs): TensorInfo {
   const { g, m, v, p, gate } = args.inputs as Record<string, TensorInfo>;
   const a = args.attrs as unknown as AdamStepConstants & { which: number };
-  const backend = args.backend as unknown as {
-    runWebGPUProgram(
-      program: unknown,
-      inputs: TensorInfo[],
-      dtype: tf.DataType,
-      uniforms: { type: string; data: number[] }[],
-    ): TensorInfo;
-  };
+  const backend = args.backend as unknown as WebGpuBackendLike;
   const f = (x: number) => ({ type: "float32", data: [x] });
   const all: Record<string, TensorInfo> = { g, m, v, p, gate };
   const program = new AdamProgram(
@@ -172,25 +167,11 @@ let registered = false;
 
 /**
  * Register `SeqsslAdam` for webgpu (idempotent).
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs";
- * import { ADAM_KERNEL, registerAdamKernel } from "./adam_kernel.ts";
- * registerAdamKernel();
- * if (tf.getKernel(ADAM_KERNEL, "webgpu") === undefined) throw new Error();
- * ```
  */
-export function registerAdamKernel(): void {
+function registerAdamKernel(): void {
   if (registered) return;
   registered = true;
-  if (tf.getKernel(ADAM_KERNEL, "webgpu") === undefined) {
-    tf.registerKernel({
-      kernelName: ADAM_KERNEL,
-      backendName: "webgpu",
-      kernelFunc: webgpuKernel,
-    });
-  }
+  registerWhereMissing(ADAM_KERNEL, [["webgpu", webgpuKernel]]);
 }
 
 /**

@@ -16,19 +16,24 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
+  type CpuBackendLike,
+  type KernelArgs,
+  registerWhereMissing,
+  sizeOf,
+  type TensorInfo,
+  type WasmBackendLike,
+  type WebGpuBackendLike,
+} from "./_kernel_util.ts";
+import {
   ATTENTION_MASK_UNIFORMS,
   ATTENTION_MASK_WGSL,
 } from "../../kernels/attention_mask.ts";
 
 /** The tfjs kernel name of the attention mask. */
-export const ATTENTION_MASK_KERNEL = "SeqsslAttentionMask";
+const ATTENTION_MASK_KERNEL = "SeqsslAttentionMask";
 
 /** The masked bias, as float32 (the host loop's `Float32Array` value). */
 export const MASK_NEG = -1e9;
-
-type KernelFunc = tf.KernelFunc;
-type TensorInfo = tf.TensorInfo;
-type KernelArgs = Parameters<KernelFunc>[0];
 
 /**
  * The mask of `ids` ([B, L], row-major) for the last `queries` positions,
@@ -85,12 +90,9 @@ function parts(
 
 function cpuKernel(args: KernelArgs): TensorInfo {
   const { ids, B, L, Q } = parts(args);
-  const backend = args.backend as unknown as {
-    data: { get(id: object): { values: Int32Array } };
-    makeTensorInfo(s: number[], d: tf.DataType, v: Float32Array): TensorInfo;
-  };
+  const backend = args.backend as unknown as CpuBackendLike;
   const out = attentionMaskInto(
-    backend.data.get(ids.dataId).values,
+    backend.data.get(ids.dataId).values as Int32Array,
     B,
     L,
     Q,
@@ -101,13 +103,10 @@ function cpuKernel(args: KernelArgs): TensorInfo {
 
 function wasmKernel(args: KernelArgs): TensorInfo {
   const { ids, B, L, Q } = parts(args);
-  const backend = args.backend as unknown as {
-    makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
-    typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array;
-  };
+  const backend = args.backend as unknown as WasmBackendLike;
   const out = backend.makeOutput([B, 1, Q, L], "float32");
   attentionMaskInto(
-    backend.typedArrayFromHeap(ids),
+    backend.typedArrayFromHeap(ids) as Int32Array,
     B,
     L,
     Q,
@@ -129,7 +128,7 @@ class AttentionMaskProgram {
   constructor(shape: number[]) {
     this.outputShape = shape;
     this.dispatchLayout = { x: shape.map((_, i) => i) };
-    this.dispatch = [Math.ceil(shape.reduce((a, b) => a * b, 1) / 128), 1, 1];
+    this.dispatch = [Math.ceil(sizeOf(shape) / 128), 1, 1];
   }
   getUserCode(): string {
     return ATTENTION_MASK_WGSL;
@@ -138,14 +137,7 @@ class AttentionMaskProgram {
 
 function webgpuKernel(args: KernelArgs): TensorInfo {
   const { ids, B, L, Q } = parts(args);
-  const backend = args.backend as unknown as {
-    runWebGPUProgram(
-      program: unknown,
-      inputs: TensorInfo[],
-      dtype: tf.DataType,
-      uniforms: { type: string; data: number[] }[],
-    ): TensorInfo;
-  };
+  const backend = args.backend as unknown as WebGpuBackendLike;
   return backend.runWebGPUProgram(
     new AttentionMaskProgram([B, 1, Q, L]),
     [ids],
@@ -159,32 +151,15 @@ let registered = false;
 /**
  * Register `SeqsslAttentionMask` for cpu, wasm and webgpu (idempotent; it
  * has no gradient: ids are not differentiable).
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs";
- * import { ATTENTION_MASK_KERNEL, registerAttentionMask } from "./attention_mask.ts";
- * registerAttentionMask();
- * if (tf.getKernel(ATTENTION_MASK_KERNEL, "webgpu") === undefined) throw new Error();
- * ```
  */
-export function registerAttentionMask(): void {
+function registerAttentionMask(): void {
   if (registered) return;
   registered = true;
-  const kernels: [string, KernelFunc][] = [
+  registerWhereMissing(ATTENTION_MASK_KERNEL, [
     ["cpu", cpuKernel],
     ["wasm", wasmKernel],
     ["webgpu", webgpuKernel],
-  ];
-  for (const [backendName, kernelFunc] of kernels) {
-    if (tf.getKernel(ATTENTION_MASK_KERNEL, backendName) === undefined) {
-      tf.registerKernel({
-        kernelName: ATTENTION_MASK_KERNEL,
-        backendName,
-        kernelFunc,
-      });
-    }
-  }
+  ]);
 }
 
 /**

@@ -25,22 +25,23 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
+  type CpuBackendLike,
+  type KernelArgs,
+  registerWhereMissing,
+  sizeOf,
+  type TensorInfo,
+  type WasmBackendLike,
+  type WebGpuBackendLike,
+} from "./_kernel_util.ts";
+import {
   COUNTER_DROPOUT_UNIFORMS,
   COUNTER_DROPOUT_WGSL,
 } from "../../kernels/counter_dropout.ts";
 
 /**
  * The tfjs kernel name of counter-based dropout.
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs";
- * import { DROPOUT_KERNEL, registerCounterDropout } from "./counter_dropout.ts";
- * registerCounterDropout();
- * if (tf.getKernel(DROPOUT_KERNEL, "cpu") === undefined) throw new Error();
- * ```
  */
-export const DROPOUT_KERNEL = "SeqsslDropout";
+const DROPOUT_KERNEL = "SeqsslDropout";
 
 /**
  * The PCG-RXS-M-XS hash of a 32-bit unsigned integer (returns one).
@@ -147,10 +148,6 @@ function indexHashes(n: number): Uint32Array {
   return indexTable;
 }
 
-type KernelFunc = tf.KernelFunc;
-type TensorInfo = tf.TensorInfo;
-type KernelArgs = Parameters<KernelFunc>[0];
-
 interface DropoutAttrs {
   rate: number;
   seed: number;
@@ -169,18 +166,11 @@ function xOf(args: KernelArgs): TensorInfo {
   return x;
 }
 
-function sizeOf(shape: number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
 function cpuKernel(args: KernelArgs): TensorInfo {
   const x = xOf(args);
   const { rate, seed } = attrsOf(args);
-  const backend = args.backend as unknown as {
-    data: { get(id: object): { values: Float32Array } };
-    makeTensorInfo(s: number[], d: tf.DataType, v: Float32Array): TensorInfo;
-  };
-  const xv = backend.data.get(x.dataId).values;
+  const backend = args.backend as unknown as CpuBackendLike;
+  const xv = backend.data.get(x.dataId).values as Float32Array;
   const out = applyDropout(xv, rate, seed, new Float32Array(sizeOf(x.shape)));
   return backend.makeTensorInfo(x.shape, "float32", out);
 }
@@ -188,16 +178,13 @@ function cpuKernel(args: KernelArgs): TensorInfo {
 function wasmKernel(args: KernelArgs): TensorInfo {
   const x = xOf(args);
   const { rate, seed } = attrsOf(args);
-  const backend = args.backend as unknown as {
-    makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
-    typedArrayFromHeap(t: TensorInfo): Float32Array;
-  };
+  const backend = args.backend as unknown as WasmBackendLike;
   const out = backend.makeOutput(x.shape, "float32");
   applyDropout(
-    backend.typedArrayFromHeap(x),
+    backend.typedArrayFromHeap(x) as Float32Array,
     rate,
     seed,
-    backend.typedArrayFromHeap(out),
+    backend.typedArrayFromHeap(out) as Float32Array,
   );
   return out;
 }
@@ -226,14 +213,7 @@ function webgpuKernel(args: KernelArgs): TensorInfo {
   const x = xOf(args);
   const { rate, seed } = attrsOf(args);
   const { threshold, scale } = dropoutConstants(rate);
-  const backend = args.backend as unknown as {
-    runWebGPUProgram(
-      program: unknown,
-      inputs: TensorInfo[],
-      dtype: tf.DataType,
-      uniforms: { type: string; data: number[] }[],
-    ): TensorInfo;
-  };
+  const backend = args.backend as unknown as WebGpuBackendLike;
   return backend.runWebGPUProgram(new DropoutProgram(x.shape), [x], "float32", [
     { type: "uint32", data: [pcgHash(seed)] },
     { type: "uint32", data: [threshold] },
@@ -246,32 +226,15 @@ let registered = false;
 /**
  * Register `SeqsslDropout` for cpu, wasm and webgpu and its gradient
  * (idempotent).
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs";
- * import { DROPOUT_KERNEL, registerCounterDropout } from "./counter_dropout.ts";
- * registerCounterDropout();
- * if (tf.getKernel(DROPOUT_KERNEL, "wasm") === undefined) throw new Error();
- * ```
  */
-export function registerCounterDropout(): void {
+function registerCounterDropout(): void {
   if (registered) return;
   registered = true;
-  const kernels: [string, KernelFunc][] = [
+  registerWhereMissing(DROPOUT_KERNEL, [
     ["cpu", cpuKernel],
     ["wasm", wasmKernel],
     ["webgpu", webgpuKernel],
-  ];
-  for (const [backendName, kernelFunc] of kernels) {
-    if (tf.getKernel(DROPOUT_KERNEL, backendName) === undefined) {
-      tf.registerKernel({
-        kernelName: DROPOUT_KERNEL,
-        backendName,
-        kernelFunc,
-      });
-    }
-  }
+  ]);
   if (tf.getGradient(DROPOUT_KERNEL) === undefined) {
     tf.registerGradient({
       kernelName: DROPOUT_KERNEL,

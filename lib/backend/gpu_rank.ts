@@ -36,25 +36,6 @@ export interface GpuRankerOptions {
   maxChunkBytes?: number;
 }
 
-/**
- * Whether `navigator.gpu` offers any WebGPU adapter (hardware or software).
- *
- * @example
- * ```ts
- * import { hasWebGpuAdapter } from "./gpu_rank.ts";
- * console.log(await hasWebGpuAdapter() ? "WebGPU available" : "no WebGPU adapter");
- * ```
- */
-export async function hasWebGpuAdapter(): Promise<boolean> {
-  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
-  if (!gpu) return false;
-  try {
-    return (await gpu.requestAdapter()) !== null;
-  } catch {
-    return false;
-  }
-}
-
 interface ItemsOnGpu {
   array: Float32Array;
   dim: number;
@@ -69,6 +50,38 @@ interface Pending {
   staging: GPUBuffer;
   bytes: number;
   mapped: Promise<void>;
+}
+
+/** Sizes of one rank call, checked against the device's limits. */
+interface ChunkPlan {
+  users: number;
+  /** Items N. */
+  n: number;
+  k: number;
+  dim: number;
+  /** Vec4s per row: ceil(dim / 4). */
+  d4: number;
+  /** Floats per padded row: 4 * d4. */
+  dPad: number;
+  /** Users per chunk. */
+  chunk: number;
+  /** History ids of the largest chunk (at least 1). */
+  maxHistory: number;
+  /** Bytes of one chunk's packed result: ids, scores, ranks. */
+  resultBytes: number;
+}
+
+/** What every chunk of one call writes and reads on the device. */
+interface ChunkBuffers {
+  queries: GPUBuffer;
+  offsets: GPUBuffer;
+  history: GPUBuffer;
+  targets: GPUBuffer;
+  result: GPUBuffer;
+  scoreGroup: GPUBindGroup;
+  topKGroup: GPUBindGroup;
+  /** The uniform block's host copy. */
+  params: Uint32Array;
 }
 
 const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;
@@ -87,18 +100,22 @@ const MAP_MODE_READ = 0x1;
  *
  * @example
  * ```ts
- * import { GpuRanker, hasWebGpuAdapter } from "./gpu_rank.ts";
- * if (await hasWebGpuAdapter()) {
+ * import { GpuRanker } from "./gpu_rank.ts";
+ * import { probeWebGpu } from "./webgpu_probe.ts";
+ * if (await probeWebGpu()) {
  *   const ranker = await GpuRanker.create();
  *   const result = await ranker.rank({
  *     queries: new Float32Array([1, 0]),
- *     items: new Float32Array([3, 0, 1, 0, 3, 0]), // ids 1, 2, 3
+ *     items: new Float32Array([3, 0, 1, 0, 3, 0]), // ids 1, 2, 3 score 3, 1, 3
  *     dim: 2,
  *     history: { offsets: new Int32Array([0, 1]), ids: new Int32Array([2]) },
  *     targets: new Int32Array([3]),
  *     k: 2,
  *   });
- *   console.log(result.topIds, result.ranks); // Int32Array [1, 3], Int32Array [0]
+ *   // id 2 is history; ids 1 and 3 tie, the lower id first; none scores
+ *   // strictly above target 3, so its rank is 0.
+ *   const got = [...result.topIds, ...result.topScores, ...result.ranks!];
+ *   if (got.join() !== "1,3,3,3,0") throw new Error(`found ${got}`);
  *   ranker.destroy();
  * }
  * ```
@@ -144,9 +161,17 @@ export class GpuRanker {
    *
    * @example
    * ```ts
-   * import { GpuRanker, hasWebGpuAdapter } from "./gpu_rank.ts";
-   * if (await hasWebGpuAdapter()) {
+   * import { GpuRanker } from "./gpu_rank.ts";
+   * import { probeWebGpu } from "./webgpu_probe.ts";
+   * // The options are checked before any device is asked for.
+   * const refused = await GpuRanker.create(undefined, { maxChunkBytes: 0 })
+   *   .then(() => false, (e) => e instanceof RangeError);
+   * if (!refused) throw new Error("expected a RangeError for maxChunkBytes 0");
+   * if (await probeWebGpu()) {
    *   const ranker = await GpuRanker.create(undefined, { maxChunkBytes: 16 << 20 });
+   *   if (ranker.device.limits.maxComputeWorkgroupStorageSize < 16384) {
+   *     throw new Error("expected a device with WebGPU's default limits");
+   *   }
    *   ranker.destroy();
    * }
    * ```
@@ -254,10 +279,23 @@ export class GpuRanker {
    *
    * @example
    * ```ts
-   * import { GpuRanker, hasWebGpuAdapter } from "./gpu_rank.ts";
-   * if (await hasWebGpuAdapter()) {
+   * import { GpuRanker } from "./gpu_rank.ts";
+   * import { probeWebGpu } from "./webgpu_probe.ts";
+   * if (await probeWebGpu()) {
    *   const ranker = await GpuRanker.create();
-   *   ranker.setItems(new Float32Array(12000 * 64), 64);
+   *   const items = new Float32Array([1, 0, 0, 2]); // ids 1, 2
+   *   ranker.setItems(items, 2);
+   *   items[3] = -2; // changed in place: upload again
+   *   ranker.setItems(items, 2);
+   *   const { topIds } = await ranker.rank({
+   *     queries: new Float32Array([0, 1]),
+   *     items,
+   *     dim: 2,
+   *     history: { offsets: new Int32Array([0, 0]), ids: new Int32Array(0) },
+   *     k: 1,
+   *   });
+   *   // scores 0 and -2: id 1 is on top only if the new values were uploaded
+   *   if (topIds[0] !== 1) throw new Error(`expected id 1, found ${topIds[0]}`);
    *   ranker.destroy();
    * }
    * ```
@@ -298,17 +336,20 @@ export class GpuRanker {
    *
    * @example
    * ```ts
-   * import { GpuRanker, hasWebGpuAdapter } from "./gpu_rank.ts";
-   * if (await hasWebGpuAdapter()) {
+   * import { GpuRanker } from "./gpu_rank.ts";
+   * import { probeWebGpu } from "./webgpu_probe.ts";
+   * if (await probeWebGpu()) {
    *   const ranker = await GpuRanker.create();
-   *   const { topIds } = await ranker.rank({
+   *   const { topIds, topScores } = await ranker.rank({
    *     queries: new Float32Array([0, 1]),
-   *     items: new Float32Array([1, 0, 0, 1]),
+   *     items: new Float32Array([1, 0, 0, 1]), // ids 1, 2 score 0, 1
    *     dim: 2,
    *     history: { offsets: new Int32Array([0, 0]), ids: new Int32Array(0) },
    *     k: 1,
    *   });
-   *   console.log(topIds); // Int32Array [2]
+   *   if (topIds[0] !== 2 || topScores[0] !== 1) {
+   *     throw new Error(`expected id 2 scoring 1, found ${topIds[0]} ${topScores[0]}`);
+   *   }
    *   ranker.destroy();
    * }
    * ```
@@ -322,28 +363,57 @@ export class GpuRanker {
   async #rank(req: RankRequest): Promise<RankResult> {
     if (this.#destroyed) throw new Error("GpuRanker: used after destroy()");
     const { users, items: n } = validateRankRequest(req);
-    const { k, dim, history, targets } = req;
-    const topIds = new Int32Array(users * k);
-    const topScores = new Float32Array(users * k);
-    const ranks = targets === undefined ? undefined : new Int32Array(users);
-    const done = (): RankResult =>
-      ranks === undefined
-        ? { topIds, topScores }
-        : { topIds, topScores, ranks };
-    if (users === 0) return done();
+    const out = emptyResult(users, req.k, req.targets !== undefined);
+    if (users === 0) return out;
+    const items = this.#itemsFor(req);
+    const plan = this.#plan(req, users, n, items.d4);
+    this.#keepStaging(plan.resultBytes);
+    this.#busy = true;
+    const device = this.device;
+    device.pushErrorScope("out-of-memory");
+    device.pushErrorScope("validation");
+    const pending: Pending[] = [];
+    let gpuError: GPUError | null = null;
+    try {
+      const chunkBuffers = this.#chunkBuffers(plan, items);
+      for (let u0 = 0; u0 < users; u0 += plan.chunk) {
+        pending.push(this.#submitChunk(req, plan, chunkBuffers, u0));
+        if (pending.length >= MAX_IN_FLIGHT) {
+          await this.#readChunk(pending.shift() as Pending, plan.k, out);
+        }
+      }
+      while (pending.length > 0) {
+        await this.#readChunk(pending.shift() as Pending, plan.k, out);
+      }
+    } finally {
+      gpuError = await this.#settle(pending);
+    }
+    if (gpuError) {
+      throw new Error(`GpuRanker: WebGPU error: ${gpuError.message}`);
+    }
+    return out;
+  }
+
+  /** The items on the device: uploaded unless this same array already is. */
+  #itemsFor(req: RankRequest): ItemsOnGpu {
     if (
       this.#items === undefined || this.#items.array !== req.items ||
-      this.#items.dim !== dim
+      this.#items.dim !== req.dim
     ) {
-      this.setItems(req.items, dim);
+      this.setItems(req.items, req.dim);
     }
-    const items = this.#items as ItemsOnGpu;
-    const { d4 } = items;
+    return this.#items as ItemsOnGpu;
+  }
+
+  /**
+   * Users per chunk and the largest chunk's history, within the chunk budget
+   * and the device's limits (or a RangeError saying which is exceeded).
+   */
+  #plan(req: RankRequest, users: number, n: number, d4: number): ChunkPlan {
+    const { k, dim, history } = req;
     const dPad = d4 * 4;
-    const device = this.device;
-    const limits = device.limits;
     const maxBinding = this.#maxBinding();
-    const maxGroups = limits.maxComputeWorkgroupsPerDimension;
+    const maxGroups = this.device.limits.maxComputeWorkgroupsPerDimension;
     if (Math.ceil(n / SCORE_TILE) > maxGroups) {
       throw new RangeError(
         `GpuRanker: expected at most ${
@@ -381,148 +451,184 @@ export class GpuRanker {
         }`,
       );
     }
-    const resultBytes = chunk * (2 * k + 1) * 4;
+    return {
+      users,
+      n,
+      k,
+      dim,
+      d4,
+      dPad,
+      chunk,
+      maxHistory,
+      resultBytes: chunk * (2 * k + 1) * 4,
+    };
+  }
+
+  /** Keep the staging buffers that hold `resultBytes`; destroy the rest. */
+  #keepStaging(resultBytes: number): void {
     for (const b of this.#staging.splice(0)) {
       if (b.size >= resultBytes) this.#staging.push(b);
       else b.destroy();
     }
-    this.#busy = true;
-    device.pushErrorScope("out-of-memory");
-    device.pushErrorScope("validation");
-    const pending: Pending[] = [];
-    let gpuError: GPUError | null = null;
-    try {
-      const scores = this.#buffer("scores", chunk * n * 4, S);
-      const queries = this.#buffer("queries", chunk * dPad * 4, S | DST);
-      const offsets = this.#buffer("offsets", (chunk + 1) * 4, S | DST);
-      const histIds = this.#buffer("history", maxHistory * 4, S | DST);
-      const targetBuf = this.#buffer("targets", chunk * 4, S | DST);
-      const result = this.#buffer("result", resultBytes, S | SRC);
-      const scoreGroup = device.createBindGroup({
-        layout: this.#scorePipeline.getBindGroupLayout(0),
-        entries: [this.#params, queries, items.buffer, scores].map((
-          buffer,
-          binding,
-        ) => ({
-          binding,
-          resource: { buffer },
-        })),
-      });
-      const topKGroup = device.createBindGroup({
-        layout: this.#topKPipeline.getBindGroupLayout(0),
-        entries: [
-          [0, this.#params],
-          [3, scores],
-          [4, offsets],
-          [5, histIds],
-          [6, targetBuf],
-          [7, result],
-        ].map(([binding, buffer]) => ({
-          binding: binding as number,
-          resource: { buffer: buffer as GPUBuffer },
-        })),
-      });
-      const read = async (p: Pending): Promise<void> => {
-        await p.mapped;
-        const words = new Uint32Array(p.staging.getMappedRange(0, p.bytes));
-        const floats = new Float32Array(
-          words.buffer,
-          words.byteOffset,
-          words.length,
-        );
-        const ck = p.count * k, at = p.u0 * k;
-        for (let j = 0; j < ck; j++) {
-          const id = words[j];
-          topIds[at + j] = id;
-          topScores[at + j] = id === 0 ? -Infinity : floats[ck + j];
-        }
-        if (ranks !== undefined) {
-          for (let j = 0; j < p.count; j++) ranks[p.u0 + j] = words[2 * ck + j];
-        }
-        p.staging.unmap();
-        this.#staging.push(p.staging);
-      };
-      const params = new Uint32Array(SCORE_RANK_PARAMS_BYTES / 4);
-      for (let u0 = 0; u0 < users; u0 += chunk) {
-        const count = Math.min(chunk, users - u0);
-        params.set([count, n, d4, k, targets === undefined ? 0 : 1]);
-        device.queue.writeBuffer(this.#params, 0, params);
-        if (dPad === dim) {
-          device.queue.writeBuffer(
-            queries,
-            0,
-            req.queries,
-            u0 * dim,
-            count * dim,
-          );
-        } else {
-          const rows = req.queries.subarray(u0 * dim, (u0 + count) * dim);
-          device.queue.writeBuffer(queries, 0, padRows(rows, count, dim, dPad));
-        }
-        const h0 = history.offsets[u0];
-        const local = new Uint32Array(count + 1);
-        for (let j = 0; j <= count; j++) {
-          local[j] = history.offsets[u0 + j] - h0;
-        }
-        device.queue.writeBuffer(offsets, 0, local);
-        if (local[count] > 0) {
-          device.queue.writeBuffer(histIds, 0, history.ids, h0, local[count]);
-        }
-        if (targets !== undefined) {
-          device.queue.writeBuffer(targetBuf, 0, targets, u0, count);
-        }
-        const bytes = count * (2 * k + 1) * 4;
-        const staging = this.#staging.pop() ?? device.createBuffer({
-          label: "seqssl rank staging",
-          size: resultBytes,
-          usage: MAP_READ | DST,
-        });
-        const encoder = device.createCommandEncoder({ label: "seqssl rank" });
-        const pass = encoder.beginComputePass();
-        pass.setPipeline(this.#scorePipeline);
-        pass.setBindGroup(0, scoreGroup);
-        pass.dispatchWorkgroups(
-          Math.ceil(n / SCORE_TILE),
-          Math.ceil(count / SCORE_TILE),
-        );
-        pass.setPipeline(this.#topKPipeline);
-        pass.setBindGroup(0, topKGroup);
-        pass.dispatchWorkgroups(count);
-        pass.end();
-        // The result buffer packs ids, scores and ranks for `chunk` users;
-        // a short last chunk packs them for `count` users from offset 0.
-        encoder.copyBufferToBuffer(result, 0, staging, 0, bytes);
-        device.queue.submit([encoder.finish()]);
-        pending.push({
-          u0,
-          count,
-          staging,
-          bytes,
-          mapped: staging.mapAsync(MAP_MODE_READ, 0, bytes),
-        });
-        if (pending.length >= MAX_IN_FLIGHT) {
-          await read(pending.shift() as Pending);
-        }
-      }
-      while (pending.length > 0) await read(pending.shift() as Pending);
-    } finally {
-      // Pop both scopes (validation, then out-of-memory) before anything else.
-      const validation = await device.popErrorScope();
-      const memory = await device.popErrorScope();
-      gpuError = validation ?? memory;
-      // Settle mappings left by an exception before buffers are reused.
-      await Promise.allSettled(pending.map((p) => p.mapped));
-      for (const p of pending) {
-        if (p.staging.mapState === "mapped") p.staging.unmap();
-        this.#staging.push(p.staging);
-      }
-      this.#busy = false;
-      for (const b of this.#retired.splice(0)) b.destroy();
+  }
+
+  /** The buffers and bind groups every chunk of one call writes and reads. */
+  #chunkBuffers(plan: ChunkPlan, items: ItemsOnGpu): ChunkBuffers {
+    const { chunk, n, dPad, maxHistory, resultBytes } = plan;
+    const scores = this.#buffer("scores", chunk * n * 4, S);
+    const queries = this.#buffer("queries", chunk * dPad * 4, S | DST);
+    const offsets = this.#buffer("offsets", (chunk + 1) * 4, S | DST);
+    const history = this.#buffer("history", maxHistory * 4, S | DST);
+    const targets = this.#buffer("targets", chunk * 4, S | DST);
+    const result = this.#buffer("result", resultBytes, S | SRC);
+    const scoreGroup = this.device.createBindGroup({
+      layout: this.#scorePipeline.getBindGroupLayout(0),
+      entries: [this.#params, queries, items.buffer, scores].map((
+        buffer,
+        binding,
+      ) => ({
+        binding,
+        resource: { buffer },
+      })),
+    });
+    const topKGroup = this.device.createBindGroup({
+      layout: this.#topKPipeline.getBindGroupLayout(0),
+      entries: [
+        [0, this.#params],
+        [3, scores],
+        [4, offsets],
+        [5, history],
+        [6, targets],
+        [7, result],
+      ].map(([binding, buffer]) => ({
+        binding: binding as number,
+        resource: { buffer: buffer as GPUBuffer },
+      })),
+    });
+    return {
+      queries,
+      offsets,
+      history,
+      targets,
+      result,
+      scoreGroup,
+      topKGroup,
+      params: new Uint32Array(SCORE_RANK_PARAMS_BYTES / 4),
+    };
+  }
+
+  /**
+   * Upload the chunk of users from `u0`, score and rank it in one pass, and
+   * start copying its result to a staging buffer.
+   */
+  #submitChunk(
+    req: RankRequest,
+    plan: ChunkPlan,
+    b: ChunkBuffers,
+    u0: number,
+  ): Pending {
+    const device = this.device;
+    const { n, k, dim, d4, dPad } = plan;
+    const { history, targets } = req;
+    const count = Math.min(plan.chunk, plan.users - u0);
+    b.params.set([count, n, d4, k, targets === undefined ? 0 : 1]);
+    device.queue.writeBuffer(this.#params, 0, b.params);
+    if (dPad === dim) {
+      device.queue.writeBuffer(
+        b.queries,
+        0,
+        req.queries,
+        u0 * dim,
+        count * dim,
+      );
+    } else {
+      const rows = req.queries.subarray(u0 * dim, (u0 + count) * dim);
+      device.queue.writeBuffer(b.queries, 0, padRows(rows, count, dim, dPad));
     }
-    if (gpuError) {
-      throw new Error(`GpuRanker: WebGPU error: ${gpuError.message}`);
+    const h0 = history.offsets[u0];
+    const local = new Uint32Array(count + 1);
+    for (let j = 0; j <= count; j++) {
+      local[j] = history.offsets[u0 + j] - h0;
     }
-    return done();
+    device.queue.writeBuffer(b.offsets, 0, local);
+    if (local[count] > 0) {
+      device.queue.writeBuffer(b.history, 0, history.ids, h0, local[count]);
+    }
+    if (targets !== undefined) {
+      device.queue.writeBuffer(b.targets, 0, targets, u0, count);
+    }
+    const bytes = count * (2 * k + 1) * 4;
+    const staging = this.#staging.pop() ?? device.createBuffer({
+      label: "seqssl rank staging",
+      size: plan.resultBytes,
+      usage: MAP_READ | DST,
+    });
+    const encoder = device.createCommandEncoder({ label: "seqssl rank" });
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(this.#scorePipeline);
+    pass.setBindGroup(0, b.scoreGroup);
+    pass.dispatchWorkgroups(
+      Math.ceil(n / SCORE_TILE),
+      Math.ceil(count / SCORE_TILE),
+    );
+    pass.setPipeline(this.#topKPipeline);
+    pass.setBindGroup(0, b.topKGroup);
+    pass.dispatchWorkgroups(count);
+    pass.end();
+    // The result buffer packs ids, scores and ranks for `chunk` users;
+    // a short last chunk packs them for `count` users from offset 0.
+    encoder.copyBufferToBuffer(b.result, 0, staging, 0, bytes);
+    device.queue.submit([encoder.finish()]);
+    return {
+      u0,
+      count,
+      staging,
+      bytes,
+      mapped: staging.mapAsync(MAP_MODE_READ, 0, bytes),
+    };
+  }
+
+  /** Wait for a chunk's result and unpack it into `out`. */
+  async #readChunk(p: Pending, k: number, out: RankResult): Promise<void> {
+    await p.mapped;
+    const words = new Uint32Array(p.staging.getMappedRange(0, p.bytes));
+    const floats = new Float32Array(
+      words.buffer,
+      words.byteOffset,
+      words.length,
+    );
+    const ck = p.count * k, at = p.u0 * k;
+    for (let j = 0; j < ck; j++) {
+      const id = words[j];
+      out.topIds[at + j] = id;
+      out.topScores[at + j] = id === 0 ? -Infinity : floats[ck + j];
+    }
+    if (out.ranks !== undefined) {
+      for (let j = 0; j < p.count; j++) {
+        out.ranks[p.u0 + j] = words[2 * ck + j];
+      }
+    }
+    p.staging.unmap();
+    this.#staging.push(p.staging);
+  }
+
+  /**
+   * End a call however it went: pop both error scopes (validation, then
+   * out-of-memory) before anything else, settle the mappings an exception
+   * left, take the staging buffers back and destroy the retired buffers.
+   * Returns the first WebGPU error, or null.
+   */
+  async #settle(pending: Pending[]): Promise<GPUError | null> {
+    const validation = await this.device.popErrorScope();
+    const memory = await this.device.popErrorScope();
+    await Promise.allSettled(pending.map((p) => p.mapped));
+    for (const p of pending) {
+      if (p.staging.mapState === "mapped") p.staging.unmap();
+      this.#staging.push(p.staging);
+    }
+    this.#busy = false;
+    for (const b of this.#retired.splice(0)) b.destroy();
+    return validation ?? memory;
   }
 
   /**
@@ -530,10 +636,19 @@ export class GpuRanker {
    *
    * @example
    * ```ts
-   * import { GpuRanker, hasWebGpuAdapter } from "./gpu_rank.ts";
-   * if (await hasWebGpuAdapter()) {
+   * import { GpuRanker } from "./gpu_rank.ts";
+   * import { probeWebGpu } from "./webgpu_probe.ts";
+   * if (await probeWebGpu()) {
    *   const ranker = await GpuRanker.create();
    *   ranker.destroy();
+   *   ranker.destroy(); // a second call does nothing
+   *   let refused = false;
+   *   try {
+   *     ranker.setItems(new Float32Array(2), 2);
+   *   } catch (e) {
+   *     refused = String(e).includes("used after destroy()");
+   *   }
+   *   if (!refused) throw new Error("expected use after destroy() to throw");
    * }
    * ```
    */
@@ -551,6 +666,19 @@ export class GpuRanker {
     this.#items = undefined;
     if (this.#ownsDevice) this.device.destroy();
   }
+}
+
+/** Result arrays for `users` users (ranks only with targets). */
+function emptyResult(
+  users: number,
+  k: number,
+  withRanks: boolean,
+): RankResult {
+  const topIds = new Int32Array(users * k);
+  const topScores = new Float32Array(users * k);
+  return withRanks
+    ? { topIds, topScores, ranks: new Int32Array(users) }
+    : { topIds, topScores };
 }
 
 /** Copy [rows, dim] into [rows, dPad] with zero padding (or return as is). */

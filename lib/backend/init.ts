@@ -17,12 +17,11 @@ import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 import { registerKernelFixes } from "./kernel_fixes.ts";
 import { captureConsole } from "./_capture_console.ts";
-import {
-  loadNativeBlas,
-  type NativeBlas,
-  registerNativeMatMul,
-  unregisterNativeMatMul,
-} from "./native_blas.ts";
+import { loadNativeBlas, type NativeBlas } from "./openblas.ts";
+import { registerNativeMatMul, unregisterNativeMatMul } from "./native_blas.ts";
+import { type AdapterProbe, probeWebGpu } from "./webgpu_probe.ts";
+
+export { type AdapterProbe, probeWebGpu } from "./webgpu_probe.ts";
 
 /** The backends seqssl can run on. */
 export type BackendName = "auto" | "webgpu" | "wasm" | "cpu";
@@ -82,50 +81,6 @@ function sharedBlas(): NativeBlas | undefined {
     blasLib = loadNativeBlas();
   }
   return blasLib;
-}
-
-/** Description of a WebGPU adapter, as far as seqssl needs it. */
-export interface AdapterProbe {
-  /** Adapter description (vendor/device), or "" if none. */
-  description: string;
-  /** True for lavapipe/llvmpipe/SwiftShader or `isFallbackAdapter`. */
-  software: boolean;
-}
-
-/**
- * Look for a WebGPU adapter without starting any backend.
- *
- * @example
- * ```ts
- * import { probeWebGpu } from "./init.ts";
- * const probe = await probeWebGpu();
- * console.log(probe ? probe.description : "no WebGPU adapter");
- * ```
- */
-export async function probeWebGpu(): Promise<AdapterProbe | undefined> {
-  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
-  if (!gpu) return undefined;
-  let adapter: GPUAdapter | null = null;
-  try {
-    adapter = await gpu.requestAdapter();
-  } catch {
-    return undefined;
-  }
-  if (!adapter) return undefined;
-  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
-  const description = [
-    info.vendor,
-    info.architecture,
-    info.device,
-    info.description,
-  ]
-    .filter((s) => s && s.length > 0).join(" ");
-  const fallback = info.isFallbackAdapter === true ||
-    (adapter as GPUAdapter & { isFallbackAdapter?: boolean })
-        .isFallbackAdapter === true;
-  const software = fallback ||
-    /llvmpipe|lavapipe|swiftshader|software/i.test(description);
-  return { description, software };
 }
 
 let banner = false;

@@ -22,61 +22,17 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
-
-type KernelFunc = tf.KernelFunc;
-type TensorInfo = tf.TensorInfo;
-type KernelArgs = Parameters<KernelFunc>[0];
-
-/** The parts of tfjs's `BackendWasm` these kernels use. */
-interface WasmBackendLike {
-  disposeData(dataId: object, force?: boolean): boolean;
-  makeOutput(
-    shape: number[],
-    dtype: tf.DataType,
-    memoryOffset?: number,
-    values?: Float32Array | Int32Array,
-  ): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
-
-/** The parts of tfjs's `MathBackendCPU` these kernels use. */
-interface CpuBackendLike {
-  data: { get(dataId: object): { values: unknown } };
-  makeTensorInfo(
-    shape: number[],
-    dtype: tf.DataType,
-    values: Float32Array | Int32Array,
-  ): TensorInfo;
-}
-
-/** Marks kernel functions registered here, so a second call is a no-op. */
-const FIXED = Symbol.for("seqssl.kernelFix");
-
-function isFixed(kernelName: string, backendName: string): boolean {
-  const k = tf.getKernel(kernelName, backendName) as
-    | tf.KernelConfig
-    | undefined;
-  return k !== undefined &&
-    (k.kernelFunc as unknown as Record<symbol, boolean>)[FIXED] === true;
-}
-
-function mark(f: KernelFunc): KernelFunc {
-  (f as unknown as Record<symbol, boolean>)[FIXED] = true;
-  return f;
-}
-
-function replaceKernel(config: tf.KernelConfig): void {
-  if (tf.getKernel(config.kernelName, config.backendName) !== undefined) {
-    tf.unregisterKernel(config.kernelName, config.backendName);
-  }
-  tf.registerKernel(config);
-}
-
-function sizeOf(shape: number[]): number {
-  let s = 1;
-  for (const d of shape) s *= d;
-  return s;
-}
+import {
+  type CpuBackendLike,
+  isFixed,
+  type KernelArgs,
+  type KernelFunc,
+  markFixed,
+  replaceKernel,
+  sizeOf,
+  type TensorInfo,
+  type WasmBackendLike,
+} from "./_kernel_util.ts";
 
 /** Output shape and flat sizes of a segment sum; validates the shapes. */
 function segmentShapes(
@@ -138,7 +94,7 @@ function newArray(dtype: tf.DataType, size: number): Float32Array | Int32Array {
 }
 
 function cpuSegmentSum(original: KernelFunc | undefined): KernelFunc {
-  return mark((args: KernelArgs): TensorInfo | TensorInfo[] => {
+  return markFixed((args: KernelArgs): TensorInfo | TensorInfo[] => {
     const { x, segmentIds } = args.inputs as {
       x: TensorInfo;
       segmentIds: TensorInfo;
@@ -165,7 +121,7 @@ function cpuSegmentSum(original: KernelFunc | undefined): KernelFunc {
 }
 
 function wasmSegmentSum(): KernelFunc {
-  return mark((args: KernelArgs): TensorInfo => {
+  return markFixed((args: KernelArgs): TensorInfo => {
     const { x, segmentIds } = args.inputs as {
       x: TensorInfo;
       segmentIds: TensorInfo;
@@ -246,7 +202,7 @@ function transposeLastTwo(x: TensorInfo, backend: object): TensorInfo {
 }
 
 function wasmNoTransposeMatMul(original: KernelFunc): KernelFunc {
-  return mark((args: KernelArgs): TensorInfo | TensorInfo[] => {
+  return markFixed((args: KernelArgs): TensorInfo | TensorInfo[] => {
     const attrs = args.attrs ?? {};
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
     const ta = attrs.transposeA === true, tb = attrs.transposeB === true;
@@ -280,7 +236,7 @@ function wasmNoTransposeMatMul(original: KernelFunc): KernelFunc {
  * the original kernel.
  */
 function wasmLeadingSum(original: KernelFunc): KernelFunc {
-  return mark((args: KernelArgs): TensorInfo | TensorInfo[] => {
+  return markFixed((args: KernelArgs): TensorInfo | TensorInfo[] => {
     const { x } = args.inputs as { x: TensorInfo };
     const rank = x.shape.length;
     const attrs = args.attrs ?? {};
@@ -324,7 +280,7 @@ function wasmLeadingSum(original: KernelFunc): KernelFunc {
  * (other axes, out-of-range indices) goes to the original kernel.
  */
 function wasmGatherRows(original: KernelFunc): KernelFunc {
-  return mark((args: KernelArgs): TensorInfo | TensorInfo[] => {
+  return markFixed((args: KernelArgs): TensorInfo | TensorInfo[] => {
     const { x, indices } = args.inputs as {
       x: TensorInfo;
       indices: TensorInfo;

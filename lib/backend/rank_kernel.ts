@@ -12,16 +12,19 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
+  type KernelArgs,
+  registerWhereMissing,
+  type TensorInfo,
+  type WebGpuBackendLike,
+} from "./_kernel_util.ts";
+import {
   RANK_TARGETS_WGSL,
   RANK_THREADS,
   RANK_UNIFORMS,
 } from "../../kernels/rank_targets.ts";
 
 /** The tfjs kernel name of the target ranks. */
-export const RANK_KERNEL = "SeqsslRankTargets";
-
-type TensorInfo = tf.TensorInfo;
-type KernelArgs = Parameters<tf.KernelFunc>[0];
+const RANK_KERNEL = "SeqsslRankTargets";
 
 /** A tfjs WebGPU program: one workgroup per row. */
 class RankProgram {
@@ -55,14 +58,7 @@ function webgpuKernel(args: KernelArgs): TensorInfo {
       `${RANK_KERNEL}: expected scores [B, N], targets [B], offsets [B + 1], found [${scores.shape}], [${targets.shape}], [${offsets.shape}]`,
     );
   }
-  const backend = args.backend as unknown as {
-    runWebGPUProgram(
-      program: unknown,
-      inputs: TensorInfo[],
-      dtype: tf.DataType,
-      uniforms: { type: string; data: number[] }[],
-    ): TensorInfo;
-  };
+  const backend = args.backend as unknown as WebGpuBackendLike;
   return backend.runWebGPUProgram(
     new RankProgram(B),
     [scores, targets, offsets, hist],
@@ -75,25 +71,11 @@ let registered = false;
 
 /**
  * Register `SeqsslRankTargets` for webgpu (idempotent).
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs";
- * import { RANK_KERNEL, registerRankKernel } from "./rank_kernel.ts";
- * registerRankKernel();
- * if (tf.getKernel(RANK_KERNEL, "webgpu") === undefined) throw new Error();
- * ```
  */
-export function registerRankKernel(): void {
+function registerRankKernel(): void {
   if (registered) return;
   registered = true;
-  if (tf.getKernel(RANK_KERNEL, "webgpu") === undefined) {
-    tf.registerKernel({
-      kernelName: RANK_KERNEL,
-      backendName: "webgpu",
-      kernelFunc: webgpuKernel,
-    });
-  }
+  registerWhereMissing(RANK_KERNEL, [["webgpu", webgpuKernel]]);
 }
 
 /**

@@ -50,8 +50,8 @@ const byDevice = new WeakMap<GPUDevice, SinkhornGpu>();
  * @example
  * ```ts
  * import { SinkhornGpu } from "./sinkhorn_gpu.ts";
- * import { hasWebGpuAdapter } from "../backend/gpu_rank.ts";
- * if (await hasWebGpuAdapter()) {
+ * import { probeWebGpu } from "../backend/webgpu_probe.ts";
+ * if (await probeWebGpu()) {
  *   const gpu = await SinkhornGpu.create();
  *   const q = await gpu.run(new Float32Array([1, 0, 1, 0]), { rows: 2, cols: 2 }, {
  *     iterations: 20,
@@ -99,8 +99,17 @@ export class SinkhornGpu {
    * @example
    * ```ts
    * import { SinkhornGpu } from "./sinkhorn_gpu.ts";
-   * import { hasWebGpuAdapter } from "../backend/gpu_rank.ts";
-   * if (await hasWebGpuAdapter()) (await SinkhornGpu.create()).destroy();
+   * import { probeWebGpu } from "../backend/webgpu_probe.ts";
+   * if (await probeWebGpu()) {
+   *   const gpu = await SinkhornGpu.create(); // owns its device
+   *   const other = await SinkhornGpu.create(gpu.device); // borrows it
+   *   other.destroy(); // leaves the device to its owner
+   *   const q = await gpu.run(new Float32Array([1, 0, 1, 0]), { rows: 2, cols: 2 }, {
+   *     iterations: 20,
+   *   });
+   *   if (Math.abs(q[0] + q[2] - 0.5) > 1e-4) throw new Error(String(q));
+   *   gpu.destroy();
+   * }
    * ```
    */
   static async create(device?: GPUDevice): Promise<SinkhornGpu> {
@@ -141,8 +150,17 @@ export class SinkhornGpu {
    * (synchronous; for the tfjs backend's device).
    *
    * @example
-   * ```ts ignore
-   * const gpu = SinkhornGpu.forDevice(device);
+   * ```ts
+   * import { SinkhornGpu } from "./sinkhorn_gpu.ts";
+   * const adapter = await navigator.gpu?.requestAdapter();
+   * if (adapter) {
+   *   const device = await adapter.requestDevice();
+   *   const gpu = SinkhornGpu.forDevice(device);
+   *   if (SinkhornGpu.forDevice(device) !== gpu) throw new Error("expected one per device");
+   *   gpu.destroy();
+   *   if (SinkhornGpu.forDevice(device) === gpu) throw new Error("expected a new one after destroy");
+   *   device.destroy();
+   * }
    * ```
    */
   static forDevice(device: GPUDevice): SinkhornGpu {

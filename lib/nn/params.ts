@@ -97,34 +97,3 @@ function uniq(name: string): string {
 export function disposeParams(params: Params): void {
   for (const v of Object.values(params)) v.dispose();
 }
-
-/**
- * Number of scalars in a parameter map.
- *
- * @example
- * ```ts
- * import { constVar, countParams } from "./params.ts";
- * if (countParams({ b: constVar([2, 3], 0, "b") }) !== 6) throw new Error();
- * ```
- */
-export function countParams(params: Params): number {
-  return Object.values(params).reduce((s, v) => s + v.size, 0);
-}
-
-/**
- * The parameters whose names start with `prefix`, keeping their full names.
- *
- * @example
- * ```ts
- * import { constVar, pick } from "./params.ts";
- * const p = { "a.w": constVar([1], 0, "a"), "b.w": constVar([1], 0, "b") };
- * if (Object.keys(pick(p, "a.")).length !== 1) throw new Error();
- * ```
- */
-export function pick(params: Params, prefix: string): Params {
-  const out: Params = {};
-  for (const [k, v] of Object.entries(params)) {
-    if (k.startsWith(prefix)) out[k] = v;
-  }
-  return out;
-}

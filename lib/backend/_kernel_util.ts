@@ -1,0 +1,164 @@
+/**
+ * Private helpers of seqssl's tfjs kernels: the kernel types, the parts of
+ * tfjs's cpu, wasm and webgpu backends that the kernels use, and the
+ * registry plumbing (replace a kernel, mark it as seqssl's, register where
+ * none is).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** A tfjs kernel function. */
+export type KernelFunc = tf.KernelFunc;
+/** A tensor as kernels see it: shape, dtype and a data id. */
+export type TensorInfo = tf.TensorInfo;
+/** The one argument of a {@linkcode KernelFunc}: inputs, backend, attrs. */
+export type KernelArgs = Parameters<KernelFunc>[0];
+
+/** The parts of tfjs's `MathBackendCPU` the kernels use. */
+export interface CpuBackendLike {
+  /** The backend's tensor storage; `values` is the typed array. */
+  data: { get(dataId: object): { values: unknown } };
+  /** A new tensor holding `values`. */
+  makeTensorInfo(
+    shape: number[],
+    dtype: tf.DataType,
+    values: Float32Array | Int32Array,
+  ): TensorInfo;
+}
+
+/** The parts of tfjs's `BackendWasm` the kernels use. */
+export interface WasmBackendLike {
+  /** The WebAssembly module; `HEAPU8` views its whole memory. */
+  wasm: { HEAPU8: Uint8Array };
+  /** Where each tensor lives in that memory. */
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  /** Free a tensor's memory. */
+  disposeData(dataId: object, force?: boolean): boolean;
+  /** A new tensor in wasm memory, filled with `values` when given. */
+  makeOutput(
+    shape: number[],
+    dtype: tf.DataType,
+    memoryOffset?: number,
+    values?: Float32Array | Int32Array,
+  ): TensorInfo;
+  /** A view of a tensor's data in wasm memory (valid until memory grows). */
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+/** The part of tfjs's `WebGPUBackend` the kernels use. */
+export interface WebGpuBackendLike {
+  /** Run a WebGPU program (a tfjs `WebGPUProgram`) on `inputs`. */
+  runWebGPUProgram(
+    program: unknown,
+    inputs: TensorInfo[],
+    dtype: tf.DataType,
+    uniforms: { type: string; data: number[] }[],
+  ): TensorInfo;
+}
+
+/**
+ * Marks kernel functions that are seqssl's, so that `registerKernelFixes`
+ * neither wraps them twice nor wraps the native matmuls.
+ */
+export const FIXED: unique symbol = Symbol.for("seqssl.kernelFix");
+
+/**
+ * Mark `f` as seqssl's (see {@linkcode FIXED}) and return it.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { isFixed, markFixed, replaceKernel } from "./_kernel_util.ts";
+ * const kernelFunc = markFixed(() => ({ dataId: {}, shape: [], dtype: "float32" as const }));
+ * if (isFixed("SeqsslExampleMark", "cpu")) throw new Error("nothing registered yet");
+ * replaceKernel({ kernelName: "SeqsslExampleMark", backendName: "cpu", kernelFunc });
+ * if (!isFixed("SeqsslExampleMark", "cpu")) throw new Error("expected the mark");
+ * tf.unregisterKernel("SeqsslExampleMark", "cpu");
+ * ```
+ */
+export function markFixed<F extends KernelFunc>(f: F): F {
+  (f as unknown as Record<symbol, boolean>)[FIXED] = true;
+  return f;
+}
+
+/**
+ * Whether the kernel registered for `kernelName` on `backendName` is seqssl's.
+ *
+ * @example
+ * ```ts
+ * import "@tensorflow/tfjs";
+ * import { isFixed } from "./_kernel_util.ts";
+ * if (isFixed("Add", "cpu")) throw new Error("tfjs's own Add is not marked");
+ * ```
+ */
+export function isFixed(kernelName: string, backendName: string): boolean {
+  const k = tf.getKernel(kernelName, backendName) as
+    | tf.KernelConfig
+    | undefined;
+  return k !== undefined &&
+    (k.kernelFunc as unknown as Record<symbol, boolean>)[FIXED] === true;
+}
+
+/**
+ * Register `config`, unregistering the kernel it replaces first.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { replaceKernel } from "./_kernel_util.ts";
+ * const info = { dataId: {}, shape: [], dtype: "float32" as const };
+ * const first = () => info, second = () => info;
+ * replaceKernel({ kernelName: "SeqsslExampleReplace", backendName: "cpu", kernelFunc: first });
+ * replaceKernel({ kernelName: "SeqsslExampleReplace", backendName: "cpu", kernelFunc: second });
+ * if (tf.getKernel("SeqsslExampleReplace", "cpu").kernelFunc !== second) throw new Error();
+ * tf.unregisterKernel("SeqsslExampleReplace", "cpu");
+ * ```
+ */
+export function replaceKernel(config: tf.KernelConfig): void {
+  if (tf.getKernel(config.kernelName, config.backendName) !== undefined) {
+    tf.unregisterKernel(config.kernelName, config.backendName);
+  }
+  tf.registerKernel(config);
+}
+
+/**
+ * Register `kernelName` on each backend listed that has none yet.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { registerWhereMissing } from "./_kernel_util.ts";
+ * const info = { dataId: {}, shape: [], dtype: "float32" as const };
+ * const first = () => info, second = () => info;
+ * registerWhereMissing("SeqsslExampleMissing", [["cpu", first]]);
+ * registerWhereMissing("SeqsslExampleMissing", [["cpu", second], ["wasm", second]]);
+ * if (tf.getKernel("SeqsslExampleMissing", "cpu").kernelFunc !== first) throw new Error();
+ * if (tf.getKernel("SeqsslExampleMissing", "wasm").kernelFunc !== second) throw new Error();
+ * ```
+ */
+export function registerWhereMissing(
+  kernelName: string,
+  kernels: [backendName: string, kernelFunc: KernelFunc][],
+): void {
+  for (const [backendName, kernelFunc] of kernels) {
+    if (tf.getKernel(kernelName, backendName) === undefined) {
+      tf.registerKernel({ kernelName, backendName, kernelFunc });
+    }
+  }
+}
+
+/**
+ * Number of elements of a tensor of this shape.
+ *
+ * @example
+ * ```ts
+ * import { sizeOf } from "./_kernel_util.ts";
+ * if (sizeOf([2, 3, 4]) !== 24 || sizeOf([]) !== 1 || sizeOf([5, 0]) !== 0) throw new Error();
+ * ```
+ */
+export function sizeOf(shape: readonly number[]): number {
+  let s = 1;
+  for (const d of shape) s *= d;
+  return s;
+}
