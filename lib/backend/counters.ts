@@ -217,7 +217,11 @@ export function installCounters(): void {
  * @example
  * ```ts
  * import { snapshotCounters } from "./counters.ts";
- * if (snapshotCounters().dispatches < 0) throw new Error();
+ * const s = snapshotCounters();
+ * // nothing is counted before installCounters()
+ * if (Object.values(s).some((v) => v !== 0)) throw new Error(JSON.stringify(s));
+ * s.kernels = 5; // a copy: the counts stay as they are
+ * if (snapshotCounters().kernels !== 0) throw new Error();
  * ```
  */
 export function snapshotCounters(): Counters {
@@ -267,8 +271,9 @@ export function resetMaxima(): void {
  *
  * @example
  * ```ts
- * import { uploadHistogram } from "./counters.ts";
- * if (!Array.isArray(uploadHistogram())) throw new Error();
+ * import { resetMaxima, uploadHistogram } from "./counters.ts";
+ * resetMaxima();
+ * if (uploadHistogram().length !== 0) throw new Error("expected no uploads after a reset");
  * ```
  */
 export function uploadHistogram(): [number, number][] {

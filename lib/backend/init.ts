@@ -32,7 +32,7 @@ export type BackendName = "auto" | "webgpu" | "wasm" | "cpu";
  * @example
  * ```ts
  * import { BACKEND_NAMES } from "./init.ts";
- * if (!BACKEND_NAMES.includes("wasm")) throw new Error("wasm missing");
+ * if (BACKEND_NAMES.join() !== "auto,webgpu,wasm,cpu") throw new Error(BACKEND_NAMES.join());
  * ```
  */
 export const BACKEND_NAMES: readonly BackendName[] = [

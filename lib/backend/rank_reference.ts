@@ -29,8 +29,10 @@ export type { RankRequest, RankResult } from "./rank_types.ts";
  *   targets: new Int32Array([3]),
  *   k: 2,
  * });
- * console.log(result.topIds); // Int32Array [1, 3]: a tie, lower id first
- * console.log(result.ranks); // Int32Array [0]: nothing scores above item 3
+ * // ids 1 and 3 tie at 3 (id 2 is history): the lower id first
+ * if (result.topIds.join() !== "1,3" || result.topScores.join() !== "3,3") throw new Error();
+ * // nothing scores strictly above item 3
+ * if (result.ranks?.join() !== "0") throw new Error();
  * ```
  */
 export function rankReference(req: RankRequest): RankResult {

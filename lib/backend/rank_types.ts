@@ -72,15 +72,23 @@ function fail(what: string, expected: string, found: string): never {
  *
  * @example
  * ```ts
- * import { validateRankRequest } from "./rank_types.ts";
- * const shape = validateRankRequest({
+ * import { type RankRequest, validateRankRequest } from "./rank_types.ts";
+ * const req: RankRequest = {
  *   queries: new Float32Array([1, 0]),
  *   items: new Float32Array([1, 0, 0, 1]),
  *   dim: 2,
  *   history: { offsets: new Int32Array([0, 0]), ids: new Int32Array(0) },
  *   k: 1,
- * });
- * console.log(shape); // { users: 1, items: 2 }
+ * };
+ * const shape = validateRankRequest(req);
+ * if (shape.users !== 1 || shape.items !== 2) throw new Error(JSON.stringify(shape));
+ * let msg = "";
+ * try {
+ *   validateRankRequest({ ...req, k: 0 });
+ * } catch (e) {
+ *   msg = (e as Error).message;
+ * }
+ * if (msg !== "rank request k: expected an integer in [1, 100], found 0") throw new Error(msg);
  * ```
  */
 export function validateRankRequest(req: RankRequest): RankShape {

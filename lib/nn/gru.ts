@@ -38,9 +38,13 @@ export interface GruConfig {
  * ```ts
  * import { initGru } from "./gru.ts";
  * import { makeRng } from "../util/rng.ts";
- * const params = {};
+ * const params: Record<string, import("@tensorflow/tfjs").Variable> = {};
  * const enc = initGru(params, { numItems: 50, hidden: 8 }, makeRng(0));
- * if (enc.kind !== "gru") throw new Error();
+ * // rows 0..51: padding, 50 items, the mask token; three gates of width 8
+ * if (enc.kind !== "gru" || params.item_emb.shape.join() !== "52,8") throw new Error();
+ * if (params["gru.wx"].shape.join() !== "8,24" || params["gru.bh"].shape.join() !== "24") {
+ *   throw new Error(Object.keys(params).join());
+ * }
  * ```
  */
 export function initGru(params: Params, cfg: GruConfig, rng: Rng): Encoder {

@@ -18,8 +18,11 @@ import { counterDropout } from "../backend/counter_dropout.ts";
  * ```ts
  * import { initDense } from "./layers.ts";
  * import { makeRng } from "../util/rng.ts";
- * const p = {};
+ * const p: Record<string, import("@tensorflow/tfjs").Variable> = {};
  * initDense(p, "fc", 4, 2, makeRng(0));
+ * if (p["fc.w"].shape.join() !== "4,2" || p["fc.b"].dataSync().join() !== "0,0") {
+ *   throw new Error(Object.keys(p).join());
+ * }
  * ```
  */
 export function initDense(
@@ -63,8 +66,11 @@ export function dense(params: Params, name: string, x: tf.Tensor): tf.Tensor {
  * @example
  * ```ts
  * import { initLayerNorm } from "./layers.ts";
- * const p = {};
- * initLayerNorm(p, "ln", 8);
+ * const p: Record<string, import("@tensorflow/tfjs").Variable> = {};
+ * initLayerNorm(p, "ln", 3);
+ * if (p["ln.g"].dataSync().join() !== "1,1,1" || p["ln.b"].dataSync().join() !== "0,0,0") {
+ *   throw new Error();
+ * }
  * ```
  */
 export function initLayerNorm(params: Params, name: string, dim: number): void {

@@ -18,8 +18,12 @@ export type Params = Record<string, tf.Variable>;
  * ```ts
  * import { normalArray } from "./params.ts";
  * import { makeRng } from "../util/rng.ts";
- * const w = normalArray(1000, 0.02, makeRng(0));
- * if (w.length !== 1000) throw new Error();
+ * const w = normalArray(10000, 0.02, makeRng(0));
+ * const mean = w.reduce((a, b) => a + b, 0) / w.length;
+ * const std = Math.sqrt(w.reduce((a, b) => a + (b - mean) ** 2, 0) / w.length);
+ * // 10,000 draws: the mean within 3 standard errors of 0, the std within 3%
+ * if (Math.abs(mean) > 0.0006 || Math.abs(std - 0.02) > 0.0006) throw new Error(`${mean} ${std}`);
+ * if (normalArray(10000, 0.02, makeRng(0)).join() !== w.join()) throw new Error("not seeded");
  * ```
  */
 export function normalArray(n: number, std: number, rng: Rng): Float32Array {
@@ -91,7 +95,9 @@ function uniq(name: string): string {
  * @example
  * ```ts
  * import { constVar, disposeParams } from "./params.ts";
- * disposeParams({ b: constVar([2], 0, "b") });
+ * const b = constVar([2], 0, "b");
+ * disposeParams({ b });
+ * if (!b.isDisposed) throw new Error("expected b disposed");
  * ```
  */
 export function disposeParams(params: Params): void {

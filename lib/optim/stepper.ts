@@ -106,7 +106,12 @@ export function byRowChunks<B extends TrainBatch>(
  * ```ts
  * import { objectiveTapes } from "./stepper.ts";
  * const f = () => { throw new Error("not called"); };
- * if (objectiveTapes([f, f], {}).length !== 2) throw new Error();
+ * const batch = {};
+ * const tapes = objectiveTapes([f, f], batch);
+ * // plain parts: one tape each, on the whole batch, weight 1
+ * if (tapes.length !== 2 || !tapes.every(([p, b, w]) => p === f && b === batch && w === 1)) {
+ *   throw new Error();
+ * }
  * ```
  */
 export function objectiveTapes<B>(

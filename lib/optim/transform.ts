@@ -174,8 +174,15 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation {
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
  * import { chain, scale, scaleByAdam } from "./transform.ts";
+ * const w = tf.variable(tf.ones([2]));
  * const adamLike = chain(scaleByAdam(), scale(-1e-3));
+ * const [u, s] = adamLike.update({ w: tf.tensor1d([2, -3]) }, adamLike.init({ w }), { w });
+ * // Adam's first step is sign(g) (up to eps), then scaled by -1e-3
+ * const v = u.w.dataSync();
+ * if (Math.abs(v[0] + 1e-3) > 1e-8 || Math.abs(v[1] - 1e-3) > 1e-8) throw new Error(String(v));
+ * if (!Array.isArray(s) || s.length !== 2) throw new Error("expected one state per part");
  * ```
  */
 export function chain(
@@ -203,8 +210,14 @@ export function chain(
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
  * import { adam } from "./transform.ts";
- * const tx = adam(1e-3);
+ * const w = tf.variable(tf.tensor1d([1, 1]));
+ * const tx = adam(0.1, { weightDecay: 0.5 });
+ * const [u] = tx.update({ w: tf.tensor1d([2, -3]) }, tx.init({ w }), { w });
+ * // -lr * (sign(g) + 0.5 * w): -0.15 and 0.05 (up to eps)
+ * const v = u.w.dataSync();
+ * if (Math.abs(v[0] + 0.15) > 1e-6 || Math.abs(v[1] - 0.05) > 1e-6) throw new Error(String(v));
  * ```
  */
 export function adam(
@@ -300,7 +313,9 @@ export function applyUpdates(params: Params, updates: TensorMap): void {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { disposeTree } from "./transform.ts";
- * disposeTree({ a: tf.ones([1]), b: [tf.zeros([2]), 3] });
+ * const a = tf.ones([1]), b = tf.zeros([2]);
+ * disposeTree({ a, b: [b, 3] });
+ * if (!a.isDisposed || !b.isDisposed) throw new Error("expected both disposed");
  * ```
  */
 export function disposeTree(tree: StateTree | TensorMap): void {

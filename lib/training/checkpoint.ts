@@ -251,9 +251,12 @@ export async function treeToJson(
  * @example
  * ```ts
  * import { treeFromJson } from "./checkpoint.ts";
- * const t = treeFromJson({ $tensor: "a" }, {
- *   a: { shape: [1], dtype: "float32", values: new Float32Array([5]) },
- * });
+ * const t = treeFromJson({ n: 2, w: { $tensor: "a" } }, {
+ *   a: { shape: [1, 2], dtype: "float32", values: new Float32Array([5, 6]) },
+ * }) as { n: number; w: import("@tensorflow/tfjs").Tensor };
+ * if (t.n !== 2 || t.w.shape.join() !== "1,2" || t.w.dataSync().join() !== "5,6") {
+ *   throw new Error();
+ * }
  * ```
  */
 export function treeFromJson(

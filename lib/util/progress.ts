@@ -46,9 +46,23 @@ export interface Progress {
  * @example
  * ```ts
  * import { makeProgress } from "./progress.ts";
- * const p = makeProgress({ enabled: false });
- * p.update(1, 10, 5, 100, 3.2);
- * p.end();
+ * const written: string[] = [];
+ * const original = Deno.stderr.writeSync;
+ * Deno.stderr.writeSync = (b: Uint8Array) => {
+ *   written.push(new TextDecoder().decode(b));
+ *   return b.length;
+ * };
+ * try {
+ *   const quiet = makeProgress({ enabled: false });
+ *   quiet.update(1, 10, 5, 100, 3.2);
+ *   quiet.log("epoch 1");
+ *   quiet.end();
+ *   makeProgress({ enabled: false, logWhenQuiet: true }).log("epoch 2");
+ * } finally {
+ *   Deno.stderr.writeSync = original;
+ * }
+ * // disabled: silent, but for log lines when logWhenQuiet is set
+ * if (written.join("") !== "epoch 2\n") throw new Error(JSON.stringify(written));
  * ```
  */
 export function makeProgress(
@@ -98,9 +112,11 @@ export function makeProgress(
  *
  * @example
  * ```ts
- * import { makeProgress, prefixed } from "./progress.ts";
- * const p = prefixed(makeProgress({ enabled: false }), "complement: ");
- * p.log("epoch 1");
+ * import { type Progress, prefixed } from "./progress.ts";
+ * const lines: string[] = [];
+ * const base: Progress = { update() {}, log: (l) => void lines.push(l), end() {} };
+ * prefixed(base, "complement: ").log("epoch 1");
+ * if (lines.join() !== "complement: epoch 1") throw new Error(lines.join());
  * ```
  */
 export function prefixed(progress: Progress, prefix: string): Progress {
