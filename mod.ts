@@ -56,3 +56,11 @@ export {
 } from "./lib/util/progress.ts";
 export { writeFileAtomic, writeTextFileAtomic } from "./lib/util/atomic.ts";
 export type { SignificanceRow } from "./lib/significance.ts";
+export type {
+  Scalar,
+  Tensor,
+  Tensor1D,
+  Tensor2D,
+  Tensor3D,
+  Variable,
+} from "./lib/util/tensor_types.ts";

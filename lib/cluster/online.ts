@@ -13,6 +13,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor2D } from "../util/tensor_types.ts";
 import { normalize } from "../losses/infonce.ts";
 import { logSumExpRows } from "../losses/rec.ts";
 import { sinkhorn, type SinkhornOptions } from "./sinkhorn.ts";
@@ -31,9 +32,9 @@ import { stopGradient } from "../nn/grad_reverse.ts";
  * ```
  */
 export function cosineScores(
-  z: tf.Tensor2D,
-  prototypes: tf.Tensor2D,
-): tf.Tensor2D {
+  z: Tensor2D,
+  prototypes: Tensor2D,
+): Tensor2D {
   return tf.tidy(() =>
     tf.matMul(normalize(z), normalize(prototypes), false, true)
   );
@@ -59,10 +60,10 @@ export interface ClusterCrossEntropyOptions {
  * ```
  */
 export function clusterCrossEntropy(
-  scores: tf.Tensor2D,
-  targets: tf.Tensor2D,
+  scores: Tensor2D,
+  targets: Tensor2D,
   opts: ClusterCrossEntropyOptions = {},
-): tf.Scalar {
+): Scalar {
   const t = opts.temperature ?? 0.1;
   if (!(typeof t === "number" && t > 0 && isFinite(t))) {
     throw new RangeError(
@@ -70,13 +71,13 @@ export function clusterCrossEntropy(
     );
   }
   return tf.tidy(() => {
-    const logits = tf.div(scores, t) as tf.Tensor2D;
+    const logits = tf.div(scores, t) as Tensor2D;
     // sum_k q_k (lse - logit_k) = lse - sum_k q_k logit_k for rows of q summing to 1
     const lse = logSumExpRows(logits);
     const qSum = tf.sum(targets, 1);
     return tf.mean(
       tf.sub(tf.mul(lse, qSum), tf.sum(tf.mul(targets, logits), 1)),
-    ) as tf.Scalar;
+    ) as Scalar;
   });
 }
 
@@ -89,9 +90,9 @@ export interface OnlineClusteringOptions extends SinkhornOptions {
 /** What {@linkcode onlineClustering} gives. */
 export interface OnlineClusteringOutput {
   /** L_clust (differentiable w.r.t. the embeddings and the prototypes). */
-  loss: tf.Scalar;
+  loss: Scalar;
   /** Targets q = B * Q `[B, K]`, rows summing to 1, no gradient. */
-  codes: tf.Tensor2D;
+  codes: Tensor2D;
 }
 
 /**
@@ -112,8 +113,8 @@ export interface OnlineClusteringOutput {
  * ```
  */
 export function onlineClustering(
-  z: tf.Tensor2D,
-  prototypes: tf.Tensor2D,
+  z: Tensor2D,
+  prototypes: Tensor2D,
   opts: OnlineClusteringOptions = {},
 ): OnlineClusteringOutput {
   const scores = cosineScores(z, prototypes);
@@ -125,7 +126,7 @@ export function onlineClustering(
     iterations: opts.iterations,
   });
   detached.dispose();
-  const codes = tf.tidy(() => tf.mul(q, z.shape[0]) as tf.Tensor2D);
+  const codes = tf.tidy(() => tf.mul(q, z.shape[0]) as Tensor2D);
   q.dispose();
   const loss = clusterCrossEntropy(scores, codes, {
     temperature: opts.temperature,

@@ -31,6 +31,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor2D } from "../util/tensor_types.ts";
 import { sinkhornOnTfjsWebGpu } from "./sinkhorn_gpu.ts";
 import { type SinkhornOptions, sinkhornOptions } from "./_sinkhorn_options.ts";
 
@@ -180,9 +181,9 @@ function logDomain(
  * ```
  */
 export function sinkhorn(
-  scores: tf.Tensor2D,
+  scores: Tensor2D,
   opts: SinkhornOptions = {},
-): tf.Tensor2D {
+): Tensor2D {
   const o = sinkhornOptions(opts);
   const [rows, cols] = scores.shape;
   if (tf.getBackend() === "webgpu") return sinkhornOnTfjsWebGpu(scores, o);

@@ -19,6 +19,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor2D } from "../util/tensor_types.ts";
 import {
   SINKHORN_PARAMS_BYTES,
   SINKHORN_WGSL,
@@ -338,9 +339,9 @@ export class SinkhornGpu {
  * ```
  */
 export function sinkhornOnTfjsWebGpu(
-  scores: tf.Tensor2D,
+  scores: Tensor2D,
   opts: SinkhornOptions = {},
-): tf.Tensor2D {
+): Tensor2D {
   const backend = tf.backend() as unknown as {
     device?: GPUDevice;
     uploadToGPU?: (dataId: unknown) => void;
@@ -366,7 +367,7 @@ export function sinkhornOnTfjsWebGpu(
     const q = gpu.dispatch(buffer, { rows, cols }, opts);
     // Copies q into a tfjs-owned buffer (submitted now, so before the next
     // dispatch can overwrite q).
-    return tf.tensor({ buffer: q }, [rows, cols], "float32") as tf.Tensor2D;
+    return tf.tensor({ buffer: q }, [rows, cols], "float32") as Tensor2D;
   } finally {
     tensorRef.dispose();
     if (input !== scores) input.dispose();

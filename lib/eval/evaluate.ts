@@ -9,6 +9,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor1D, Tensor2D } from "../util/tensor_types.ts";
 import type { SplitDataset } from "../data/types.ts";
 import { evalBatches } from "../data/batch.ts";
 import type { SeqInput } from "../nn/encoder.ts";
@@ -27,9 +28,9 @@ import {
 /** What evaluation needs from a model. */
 export interface Scorer {
   /** User representations `[B, d]` for a batch of inputs (no dropout). */
-  represent(input: SeqInput): tf.Tensor2D;
+  represent(input: SeqInput): Tensor2D;
   /** Item representations `[numItems, d]`, row j = item j + 1. */
-  items(): tf.Tensor2D;
+  items(): Tensor2D;
 }
 
 /** Ranks of every user's target and the metrics they give. */
@@ -103,7 +104,7 @@ async function deviceRanks(
   ranks: Int32Array,
 ): Promise<void> {
   const itemsT = tf.tidy(() => tf.transpose(scorer.items()));
-  const parts: tf.Tensor1D[] = [];
+  const parts: Tensor1D[] = [];
   const order: number[] = [];
   const rowsAtOnce = Math.max(1, Math.floor(maxCells / numItems));
   try {

@@ -12,14 +12,15 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor2D } from "../util/tensor_types.ts";
 import type { SeqInput } from "../nn/encoder.ts";
 
 /** What streaming needs from a model (a `Scorer`). */
 export interface StreamScorer {
   /** User representations `[B, d]`. */
-  represent(input: SeqInput): tf.Tensor2D;
+  represent(input: SeqInput): Tensor2D;
   /** Item representations `[numItems, d]`, row j = item j + 1. */
-  items(): tf.Tensor2D;
+  items(): Tensor2D;
 }
 
 /**
@@ -60,7 +61,7 @@ export interface ItemBlock {
   /** Items in the block. */
   width: number;
   /** Their representations, transposed: `[d, width]`. */
-  itemsT: tf.Tensor2D;
+  itemsT: Tensor2D;
 }
 
 /**
@@ -78,7 +79,7 @@ export interface ItemBlock {
  * ```
  */
 export function itemBlocks(
-  items: tf.Tensor2D,
+  items: Tensor2D,
   width: number,
 ): { blocks: ItemBlock[]; dispose(): void } {
   const [N, d] = items.shape;
@@ -89,7 +90,7 @@ export function itemBlocks(
       start: a,
       width: w,
       itemsT: tf.tidy(() =>
-        tf.transpose(tf.slice(items, [a, 0], [w, d])) as tf.Tensor2D
+        tf.transpose(tf.slice(items, [a, 0], [w, d])) as Tensor2D
       ),
     });
   }
@@ -140,8 +141,8 @@ function contains(sorted: Int32Array, x: number): boolean {
  * ```
  */
 export async function streamRanks(
-  reps: tf.Tensor2D,
-  items: tf.Tensor2D,
+  reps: Tensor2D,
+  items: Tensor2D,
   blocks: ItemBlock[],
   histories: ArrayLike<Int32Array>,
   targets: Int32Array,
@@ -155,7 +156,7 @@ export async function streamRanks(
         tf.tensor1d(Int32Array.from(targets, (t) => t - 1), "int32"),
       ),
     );
-    return tf.matMul(reps, sel) as tf.Tensor2D;
+    return tf.matMul(reps, sel) as Tensor2D;
   });
   const tBlock = (await tT.data()) as Float32Array;
   tT.dispose();
@@ -212,7 +213,7 @@ export async function streamRanks(
  * ```
  */
 export async function streamTopK(
-  reps: tf.Tensor2D,
+  reps: Tensor2D,
   blocks: ItemBlock[],
   histories: ArrayLike<Int32Array>,
   k: number,

@@ -5,17 +5,18 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar } from "../util/tensor_types.ts";
 
 /** What a loss function returns: the total and its named parts. */
 export interface LossOutput {
   /** The scalar that is differentiated. */
-  total: tf.Scalar;
+  total: Scalar;
   /** Named terms for reporting (e.g. `{rec, cl}`); may include `total`. */
-  terms: Record<string, tf.Scalar>;
+  terms: Record<string, Scalar>;
 }
 
 /** A term's weight and value. */
-export type WeightedTerm = [weight: number, value: tf.Scalar];
+export type WeightedTerm = [weight: number, value: Scalar];
 
 /**
  * `total = sum_k w_k * term_k`; terms with weight 0 are reported but add
@@ -30,13 +31,13 @@ export type WeightedTerm = [weight: number, value: tf.Scalar];
  * ```
  */
 export function weighted(terms: Record<string, WeightedTerm>): LossOutput {
-  let total: tf.Scalar | undefined;
-  const named: Record<string, tf.Scalar> = {};
+  let total: Scalar | undefined;
+  const named: Record<string, Scalar> = {};
   for (const [name, [w, v]] of Object.entries(terms)) {
     named[name] = v;
     if (w === 0) continue;
-    const part = w === 1 ? v : tf.mul(v, w) as tf.Scalar;
-    total = total ? tf.add(total, part) as tf.Scalar : part;
+    const part = w === 1 ? v : tf.mul(v, w) as Scalar;
+    total = total ? tf.add(total, part) as Scalar : part;
   }
   return { total: total ?? tf.scalar(0), terms: named };
 }

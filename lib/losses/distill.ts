@@ -13,6 +13,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor2D } from "../util/tensor_types.ts";
 
 /** Options of {@linkcode distillKL}. */
 export interface DistillOptions {
@@ -36,10 +37,10 @@ export interface DistillOptions {
  * ```
  */
 export function distillKL(
-  teacher: tf.Tensor2D,
-  student: tf.Tensor2D,
+  teacher: Tensor2D,
+  student: Tensor2D,
   opts: DistillOptions = {},
-): tf.Scalar {
+): Scalar {
   const t = opts.temperature ?? 1;
   if (!(typeof t === "number" && t > 0 && isFinite(t))) {
     throw new RangeError(
@@ -56,6 +57,6 @@ export function distillKL(
     const logS = tf.logSoftmax(tf.div(student, t));
     return tf.mean(
       tf.sum(tf.mul(tf.exp(logT), tf.sub(logT, logS)), 1),
-    ) as tf.Scalar;
+    ) as Scalar;
   });
 }

@@ -12,6 +12,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor2D } from "../util/tensor_types.ts";
 import { logSumExpRows } from "./rec.ts";
 import { normalize } from "../nn/layers.ts";
 
@@ -26,12 +27,12 @@ export interface InfoNCEOptions {
   /**
    * Extra negatives `[M, d]` compared with every view (same similarity).
    */
-  extraNegatives?: tf.Tensor2D;
+  extraNegatives?: Tensor2D;
   /**
    * Which extra negatives each of the 2N rows may use: `[2N, M]`, 1 = use,
    * 0 = leave out (e.g. a view's own assigned prototype). Default: all.
    */
-  extraMask?: tf.Tensor2D;
+  extraMask?: Tensor2D;
 }
 
 const NEG = -1e9;
@@ -51,10 +52,10 @@ const NEG = -1e9;
  * ```
  */
 export function infoNCE(
-  z1: tf.Tensor2D,
-  z2: tf.Tensor2D,
+  z1: Tensor2D,
+  z2: Tensor2D,
   opts: InfoNCEOptions = {},
-): tf.Scalar {
+): Scalar {
   const t = opts.temperature ?? 1;
   return tf.tidy(() => {
     const n = z1.shape[0];
@@ -85,7 +86,7 @@ export function infoNCE(
       logits = tf.concat([logits, el], 1);
     }
     return tf.mean(
-      tf.sub(logSumExpRows(logits as tf.Tensor2D), pos),
-    ) as tf.Scalar;
+      tf.sub(logSumExpRows(logits as Tensor2D), pos),
+    ) as Scalar;
   });
 }

@@ -6,6 +6,13 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type {
+  Scalar,
+  Tensor,
+  Tensor1D,
+  Tensor2D,
+  Tensor3D,
+} from "../util/tensor_types.ts";
 
 /**
  * Flat indices of the positions whose target is a real item (not padding 0).
@@ -40,9 +47,9 @@ export function realPositions(targets: Int32Array): Int32Array {
  * if (Math.abs(v - Math.log(2)) > 1e-6) throw new Error();
  * ```
  */
-export const logSumExpRows: (x: tf.Tensor2D) => tf.Tensor1D = tf.customGrad(
+export const logSumExpRows: (x: Tensor2D) => Tensor1D = tf.customGrad(
   // deno-lint-ignore no-explicit-any
-  ((x: tf.Tensor2D, save: (t: tf.Tensor[]) => void): any => {
+  ((x: Tensor2D, save: (t: Tensor[]) => void): any => {
     const value = tf.tidy(() => {
       const m = tf.max(x, 1, true);
       return tf.add(
@@ -53,7 +60,7 @@ export const logSumExpRows: (x: tf.Tensor2D) => tf.Tensor1D = tf.customGrad(
     save([x, value]);
     return {
       value,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [xs, v] = saved;
         return tf.mul(
           tf.expandDims(dy, 1),
@@ -62,7 +69,7 @@ export const logSumExpRows: (x: tf.Tensor2D) => tf.Tensor1D = tf.customGrad(
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0],
-) as unknown as (x: tf.Tensor2D) => tf.Tensor1D;
+) as unknown as (x: Tensor2D) => Tensor1D;
 
 /**
  * Full-softmax cross-entropy at every real position: mean over positions of
@@ -82,11 +89,11 @@ export const logSumExpRows: (x: tf.Tensor2D) => tf.Tensor1D = tf.customGrad(
  * ```
  */
 export function fullSoftmaxCE(
-  hidden: tf.Tensor3D,
-  itemEmb: tf.Tensor2D,
+  hidden: Tensor3D,
+  itemEmb: Tensor2D,
   targets: Int32Array,
   opts: { chunk?: number } = {},
-): tf.Scalar {
+): Scalar {
   return tf.tidy(() => {
     const d = hidden.shape[2];
     const pos = realPositions(targets);
@@ -95,7 +102,7 @@ export function fullSoftmaxCE(
     const numItems = itemEmb.shape[0] - 2;
     const items = tf.slice(itemEmb, [1, 0], [numItems, d]);
     const tgt = Int32Array.from(pos, (i) => targets[i] - 1); // 0-based rows of `items`
-    return softmaxCE(h as tf.Tensor2D, items as tf.Tensor2D, tgt, opts);
+    return softmaxCE(h as Tensor2D, items as Tensor2D, tgt, opts);
   });
 }
 
@@ -153,17 +160,17 @@ export function ceChunkRows(numItems: number, budget = CE_CHUNK_BYTES): number {
  * ```
  */
 export function softmaxCE(
-  h: tf.Tensor2D,
-  items: tf.Tensor2D,
+  h: Tensor2D,
+  items: Tensor2D,
   targets: Int32Array,
   opts: { chunk?: number } = {},
-): tf.Scalar {
+): Scalar {
   const R = h.shape[0];
   const chunk = Math.max(1, opts.chunk ?? ceChunkRows(items.shape[0]));
   const spans: [number, number][] = [];
   for (let a = 0; a < R; a += chunk) spans.push([a, Math.min(R, a + chunk)]);
   const op = tf.customGrad(
-    ((hIn: tf.Tensor2D, itemsIn: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    ((hIn: Tensor2D, itemsIn: Tensor2D, save: tf.GradSaveFunc) => {
       // Saved with the inputs, so it lives exactly as long as the tape needs it.
       const tgt = tf.tensor1d(targets, "int32");
       // Each chunk in its own tidy: only one chunk's logits exist at a time
@@ -192,13 +199,13 @@ export function softmaxCE(
       save([hIn, itemsIn, lse, tgt]);
       return {
         value,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        gradFunc: (dy: Tensor, saved: Tensor[]) => {
           const [hs, its, l, tg] = saved;
           const scale = tf.div(dy, R);
-          let dItems: tf.Tensor = tf.neg(
-            tf.unsortedSegmentSum(hs, tg as tf.Tensor1D, its.shape[0]),
+          let dItems: Tensor = tf.neg(
+            tf.unsortedSegmentSum(hs, tg as Tensor1D, its.shape[0]),
           );
-          const dh: tf.Tensor[] = [];
+          const dh: Tensor[] = [];
           for (const [a, b] of spans) {
             const [dhc, dic] = tf.tidy(() => {
               const hc = tf.slice(hs, [a, 0], [b - a, -1]);
@@ -222,9 +229,9 @@ export function softmaxCE(
       };
     }) as unknown as Parameters<typeof tf.customGrad>[0],
   ) as unknown as (
-    h: tf.Tensor2D,
-    items: tf.Tensor2D,
-  ) => tf.Scalar;
+    h: Tensor2D,
+    items: Tensor2D,
+  ) => Scalar;
   return op(h, items);
 }
 
@@ -247,11 +254,11 @@ export function softmaxCE(
  * ```
  */
 export function bceOneNegative(
-  hidden: tf.Tensor3D,
-  itemEmb: tf.Tensor2D,
+  hidden: Tensor3D,
+  itemEmb: Tensor2D,
   targets: Int32Array,
   negatives: Int32Array,
-): tf.Scalar {
+): Scalar {
   return tf.tidy(() => {
     const d = hidden.shape[2];
     const pos = realPositions(targets);
@@ -272,7 +279,7 @@ export function bceOneNegative(
       1,
     );
     // -log sigmoid(p) = softplus(-p); -log(1 - sigmoid(n)) = softplus(n)
-    return tf.mean(tf.add(tf.softplus(tf.neg(p)), tf.softplus(n))) as tf.Scalar;
+    return tf.mean(tf.add(tf.softplus(tf.neg(p)), tf.softplus(n))) as Scalar;
   });
 }
 
@@ -288,7 +295,7 @@ export function bceOneNegative(
  * if (z.shape.join() !== "2,4") throw new Error();
  * ```
  */
-export function lastPosition(hidden: tf.Tensor3D): tf.Tensor2D {
+export function lastPosition(hidden: Tensor3D): Tensor2D {
   const [B, L, d] = hidden.shape;
   return tf.reshape(tf.slice(hidden, [0, L - 1, 0], [B, 1, d]), [B, d]);
 }
@@ -306,9 +313,9 @@ export function lastPosition(hidden: tf.Tensor3D): tf.Tensor2D {
  * ```
  */
 export function flattenPositions(
-  hidden: tf.Tensor3D,
+  hidden: Tensor3D,
   maxLen: number,
-): tf.Tensor2D {
+): Tensor2D {
   const [B, L, d] = hidden.shape;
   const padded = L < maxLen
     ? tf.pad(hidden, [[0, 0], [maxLen - L, 0], [0, 0]])

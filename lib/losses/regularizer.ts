@@ -30,6 +30,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor, Tensor2D } from "../util/tensor_types.ts";
 import { normalize } from "./infonce.ts";
 
 /** Options of {@linkcode contrastiveRegularizer}. */
@@ -64,10 +65,10 @@ const NEG = -1e9;
  * ```
  */
 export function contrastiveRegularizer(
-  z1: tf.Tensor2D,
-  z2: tf.Tensor2D,
+  z1: Tensor2D,
+  z2: Tensor2D,
   opts: RegularizerOptions = {},
-): tf.Scalar {
+): Scalar {
   const t = opts.temperature ?? 1;
   const n = z1.shape[0];
   if (z2.shape[0] !== n) {
@@ -99,7 +100,7 @@ export function contrastiveRegularizer(
       tf.add(tf.mul(scores, negMask), tf.mul(tf.sub(1, negMask), NEG)),
       1,
     ); // [2N]
-    let oMin: tf.Tensor, oMax: tf.Tensor;
+    let oMin: Tensor, oMax: Tensor;
     if (opts.margins === "batch") {
       const minPos = tf.min(pos), maxNegAll = tf.max(maxNeg);
       oMin = tf.minimum(minPos, maxNegAll);
@@ -115,6 +116,6 @@ export function contrastiveRegularizer(
       tf.sum(tf.mul(tf.relu(tf.sub(rowMax, scores)), negMask)),
       negCount,
     );
-    return tf.add(posTerm, negTerm) as tf.Scalar;
+    return tf.add(posTerm, negTerm) as Scalar;
   });
 }

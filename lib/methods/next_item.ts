@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor2D, Tensor3D } from "../util/tensor_types.ts";
 import type { SplitDataset, TrainBatch } from "../data/types.ts";
 import type { EncodeOptions, Encoder } from "../nn/encoder.ts";
 import type { Params } from "../nn/params.ts";
@@ -165,7 +166,7 @@ export function encodeForRec<B extends RecBatch>(
   batch: B,
   opts: EncodeOptions,
   samples: TrainConfig["samples"],
-): { hidden: tf.Tensor3D; batch: B } {
+): { hidden: Tensor3D; batch: B } {
   const lastOnly = samples === "prefixes";
   return {
     hidden: encoder.encode(params, batch, { ...opts, lastOnly }),
@@ -196,11 +197,11 @@ export function encodeForRec<B extends RecBatch>(
 export function recLoss(
   encoder: Pick<Encoder, "embKey">,
   params: Params,
-  hidden: tf.Tensor3D,
+  hidden: Tensor3D,
   batch: RecBatch,
   regime: TrainConfig["loss"],
-): tf.Scalar {
-  const emb = params[encoder.embKey] as unknown as tf.Tensor2D;
+): Scalar {
+  const emb = params[encoder.embKey] as unknown as Tensor2D;
   if (regime === "bce") {
     if (!batch.negatives) {
       throw new Error("recLoss: the BCE regime needs batch.negatives");
@@ -235,7 +236,7 @@ export function recLoss(
 export function lastPositionScorer(
   encoder: Encoder,
   params: Params,
-  after?: (hidden: tf.Tensor3D) => tf.Tensor3D,
+  after?: (hidden: Tensor3D) => Tensor3D,
 ): Model["scorer"] {
   return {
     represent: (input) =>
@@ -248,7 +249,7 @@ export function lastPositionScorer(
         tf.slice(params[encoder.embKey], [1, 0], [
           encoder.numItems,
           encoder.hidden,
-        ]) as tf.Tensor2D
+        ]) as Tensor2D
       ),
   };
 }

@@ -66,6 +66,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor1D, Tensor2D } from "../util/tensor_types.ts";
 import { evalBatches } from "../data/batch.ts";
 import type { Params } from "../nn/params.ts";
 import { normalVar } from "../nn/params.ts";
@@ -130,7 +131,7 @@ export interface S4RecModel extends Model {
    */
   clusters: ClusterSource;
   /** The current unit intents `[K, d]` (a new tensor; the caller disposes it), or undefined before the first K-means. */
-  intents(): tf.Tensor2D | undefined;
+  intents(): Tensor2D | undefined;
 }
 
 interface S4RecBatch extends ViewBatch {
@@ -165,19 +166,19 @@ const ADV = "s4rec.adv";
  */
 export function headTailAdversary(
   p: Params,
-  z: tf.Tensor2D,
-  labels: tf.Tensor1D,
+  z: Tensor2D,
+  labels: Tensor1D,
   opts: { input?: "unit" | "raw" } = {},
-): tf.Scalar {
+): Scalar {
   return tf.tidy(() => {
     const x = (opts.input ?? "unit") === "unit" ? normalize(z) : z;
-    const logits = dense(p, ADV, gradReverse(x)) as tf.Tensor2D;
+    const logits = dense(p, ADV, gradReverse(x)) as Tensor2D;
     return tf.mean(
       tf.sub(
         logSumExpRows(logits),
         tf.sum(tf.mul(logits, tf.oneHot(labels, 2).toFloat()), 1),
       ),
-    ) as tf.Scalar;
+    ) as Scalar;
   });
 }
 
@@ -299,9 +300,9 @@ export const s4rec: MethodDef<S4recViewConfig & S4recConfig, S4RecModel> =
       };
 
       // K-means intents (unit rows), refreshed by onEpochStart.
-      let centroids: tf.Tensor2D | undefined;
-      const intents = (p: Params): tf.Tensor2D => {
-        if (online) return normalize(p[PROTO] as unknown as tf.Tensor2D);
+      let centroids: Tensor2D | undefined;
+      const intents = (p: Params): Tensor2D => {
+        if (online) return normalize(p[PROTO] as unknown as Tensor2D);
         if (!centroids) {
           throw new Error(
             "s4rec (clustering 'kmeans'): no intents yet; onEpochStart clusters the sequences before each epoch",
@@ -363,7 +364,7 @@ export const s4rec: MethodDef<S4recViewConfig & S4recConfig, S4RecModel> =
         const rec = recLoss(encoder, p, h, enc.batch, cfg.loss);
         const z = lastPosition(h);
         const mu = intents(p);
-        let clust: tf.Scalar;
+        let clust: Scalar;
         if (online) {
           const out = onlineClustering(z, mu, {
             temperature: cfg.clusterTemperature,
@@ -376,7 +377,7 @@ export const s4rec: MethodDef<S4recViewConfig & S4recConfig, S4RecModel> =
           // The nearest centroid is a target (no gradient), like Sinkhorn's codes.
           const onehot = tf.tidy(() =>
             tf.oneHot(tf.argMax(stopGradient(scores), 1), K).toFloat()
-          ) as tf.Tensor2D;
+          ) as Tensor2D;
           clust = clusterCrossEntropy(scores, onehot, {
             temperature: cfg.clusterTemperature,
           });
@@ -398,9 +399,9 @@ export const s4rec: MethodDef<S4recViewConfig & S4recConfig, S4RecModel> =
           const both = tf.add(
             normalize(stopGradient(z1)),
             normalize(stopGradient(z2)),
-          ) as tf.Tensor2D;
+          ) as Tensor2D;
           const s = cosineScores(both, mu);
-          return tf.argMax(online ? sinkhorn(s, sk) : s, 1) as tf.Tensor1D;
+          return tf.argMax(online ? sinkhorn(s, sk) : s, 1) as Tensor1D;
         });
         // Mean norm of the views' embeddings (no gradient): the scale at which
         // unit intents meet raw embeddings.
@@ -409,23 +410,23 @@ export const s4rec: MethodDef<S4recViewConfig & S4recConfig, S4RecModel> =
             tf.sqrt(tf.sum(tf.square(stopGradient(tf.concat([z1, z2]))), 1)),
           )
         );
-        const protos = tf.mul(mu, scale) as tf.Tensor2D;
+        const protos = tf.mul(mu, scale) as Tensor2D;
         // One-hot rows of h(u) (a matmul picks the teacher: gathering by an
         // index tensor that the tape links to the parameters is not allowed).
-        const onehot = tf.oneHot(assign, K).toFloat() as tf.Tensor2D;
-        const extraMask = tf.sub(1, tf.concat([onehot, onehot])) as tf.Tensor2D;
+        const onehot = tf.oneHot(assign, K).toFloat() as Tensor2D;
+        const extraMask = tf.sub(1, tf.concat([onehot, onehot])) as Tensor2D;
         const scl = infoNCE(z1, z2, {
           temperature: cfg.clTemperature,
           similarity: cfg.clSimilarity,
           extraNegatives: protos,
           extraMask,
         });
-        const teacher = tf.matMul(onehot, protos) as tf.Tensor2D;
+        const teacher = tf.matMul(onehot, protos) as Tensor2D;
         const tau3 = { temperature: cfg.distillTemperature };
         const ckd = tf.add(
           distillKL(teacher, z1, tau3),
           distillKL(teacher, z2, tau3),
-        ) as tf.Scalar;
+        ) as Scalar;
         return weighted({
           cl: [cfg.clWeight, scl],
           ckd: [cfg.distillWeight, ckd],
@@ -470,7 +471,7 @@ export const s4rec: MethodDef<S4recViewConfig & S4recConfig, S4RecModel> =
           }
           const z = await embed(seqs);
           const mu = tf.tidy(() =>
-            normalize(params[PROTO] as unknown as tf.Tensor2D)
+            normalize(params[PROTO] as unknown as Tensor2D)
           );
           const m = (await mu.data()) as Float32Array;
           mu.dispose();

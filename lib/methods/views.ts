@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type * as tf from "@tensorflow/tfjs";
+import type { Tensor2D, Tensor3D } from "../util/tensor_types.ts";
 import type { SplitDataset, TrainBatch } from "../data/types.ts";
 import { evalBatches } from "../data/batch.ts";
 import type { EncodeOptions, Encoder, SeqInput } from "../nn/encoder.ts";
@@ -239,10 +239,10 @@ export function makeView(
  * ```
  */
 export function seqEmbedding(
-  hidden: tf.Tensor3D,
+  hidden: Tensor3D,
   kind: "last" | "flatten",
   maxLen: number,
-): tf.Tensor2D {
+): Tensor2D {
   return kind === "flatten"
     ? flattenPositions(hidden, maxLen)
     : lastPosition(hidden);
@@ -298,7 +298,7 @@ export function encodeViews(
   batch: Pick<ViewBatch, "view1" | "view2">,
   opts: EncodeOptions,
   cfg: Pick<ContrastiveConfig, "stackViews" | "viewGroups">,
-): [tf.Tensor2D, tf.Tensor2D] {
+): [Tensor2D, Tensor2D] {
   const views = [batch.view1, batch.view2];
   if (cfg.stackViews) {
     const [z1, z2] = encodeLastStacked(

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type * as tf from "@tensorflow/tfjs";
+import type { Tensor2D } from "../util/tensor_types.ts";
 import type { Params } from "./params.ts";
 import { dense, gelu, initDense } from "./layers.ts";
 import { normalize } from "./layers.ts";
@@ -105,11 +105,11 @@ export function initAugmenterMlp(
  */
 export function augmenterMlp(
   params: Params,
-  x: tf.Tensor2D,
+  x: Tensor2D,
   opts: AugmenterMlpOptions,
-): tf.Tensor2D {
+): Tensor2D {
   const n = opts.name;
   const a = gelu(dense(params, `${n}.fc1`, x));
   const b = gelu(dense(params, `${n}.fc2`, a));
-  return normalize(dense(params, `${n}.fc3`, b) as tf.Tensor2D);
+  return normalize(dense(params, `${n}.fc3`, b) as Tensor2D);
 }

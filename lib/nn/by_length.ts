@@ -8,6 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor2D } from "../util/tensor_types.ts";
 import type { EncodeOptions, Encoder, SeqInput } from "./encoder.ts";
 import type { Params } from "./params.ts";
 
@@ -105,13 +106,13 @@ export function encodeLastByLength(
   input: SeqInput,
   opts: EncodeOptions = {},
   groups = 1,
-): tf.Tensor2D {
+): Tensor2D {
   const d = encoder.hidden;
   const last = (x: SeqInput) =>
     tf.reshape(
       encoder.encode(params, x, { ...opts, lastOnly: true }),
       [x.batchSize, d],
-    ) as tf.Tensor2D;
+    ) as Tensor2D;
   // One group (the default) is one pass: no sorting or copying.
   if (groups === 1) return last(input);
   const { parts, order } = lengthGroups(input, groups);
@@ -120,7 +121,7 @@ export function encodeLastByLength(
     const sorted = tf.concat(parts.map(last), 0);
     const inverse = new Int32Array(order.length);
     order.forEach((row, k) => inverse[row] = k);
-    return tf.gather(sorted, tf.tensor1d(inverse, "int32")) as tf.Tensor2D;
+    return tf.gather(sorted, tf.tensor1d(inverse, "int32")) as Tensor2D;
   });
 }
 
@@ -185,7 +186,7 @@ export function encodeLastStacked(
   inputs: SeqInput[],
   opts: EncodeOptions = {},
   groups = 1,
-): tf.Tensor2D[] {
+): Tensor2D[] {
   const all = encodeLastByLength(
     encoder,
     params,
@@ -193,5 +194,5 @@ export function encodeLastStacked(
     opts,
     groups,
   );
-  return tf.split(all, inputs.map((x) => x.batchSize), 0) as tf.Tensor2D[];
+  return tf.split(all, inputs.map((x) => x.batchSize), 0) as Tensor2D[];
 }

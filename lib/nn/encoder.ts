@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type * as tf from "@tensorflow/tfjs";
+import type { Tensor3D } from "../util/tensor_types.ts";
 import type { Params } from "./params.ts";
 import type { Rng } from "../util/rng.ts";
 
@@ -56,5 +56,5 @@ export interface Encoder {
   /** Longest input. */
   maxLen: number;
   /** The forward pass. */
-  encode(params: Params, input: SeqInput, opts?: EncodeOptions): tf.Tensor3D;
+  encode(params: Params, input: SeqInput, opts?: EncodeOptions): Tensor3D;
 }

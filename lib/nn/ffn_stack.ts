@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor } from "../util/tensor_types.ts";
 import type { Params } from "./params.ts";
 import { ffnSublayer, initDense, initLayerNorm } from "./layers.ts";
 import type { Rng } from "../util/rng.ts";
@@ -53,9 +54,9 @@ export function initFfnStack(
 export function ffnStack(
   params: Params,
   prefix: string,
-  x: tf.Tensor,
+  x: Tensor,
   opts: { keep: readonly number[]; rate?: number; rng?: Rng },
-): tf.Tensor {
+): Tensor {
   return tf.tidy(() => {
     let h = x;
     for (const k of opts.keep) {

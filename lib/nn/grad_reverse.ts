@@ -21,9 +21,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor } from "../util/tensor_types.ts";
 
 type CustomGradFn = Parameters<typeof tf.customGrad>[0];
-type Unary = (x: tf.Tensor) => tf.Tensor;
+type Unary = (x: Tensor) => Tensor;
 
 const reverseCache = new Map<number, Unary>();
 
@@ -31,9 +32,9 @@ function scaledIdentity(factor: number): Unary {
   let op = reverseCache.get(factor);
   if (!op) {
     op = tf.customGrad(
-      ((x: tf.Tensor) => ({
+      ((x: Tensor) => ({
         value: tf.clone(x),
-        gradFunc: (dy: tf.Tensor) =>
+        gradFunc: (dy: Tensor) =>
           factor === 0 ? tf.zerosLike(dy) : tf.mul(dy, factor),
       })) as unknown as CustomGradFn,
     ) as unknown as Unary;
@@ -56,7 +57,7 @@ function scaledIdentity(factor: number): Unary {
  * if (v[0] !== -1 || v[1] !== 2) throw new Error(String(v));
  * ```
  */
-export function gradReverse<T extends tf.Tensor>(x: T, scale = 1): T {
+export function gradReverse<T extends Tensor>(x: T, scale = 1): T {
   if (!(typeof scale === "number" && isFinite(scale) && scale >= 0)) {
     throw new RangeError(
       `gradReverse: expected a non-negative finite scale, found ${scale}`,
@@ -78,7 +79,7 @@ export function gradReverse<T extends tf.Tensor>(x: T, scale = 1): T {
  * if (v[0] !== 3) throw new Error(String(v));
  * ```
  */
-export function stopGradient<T extends tf.Tensor>(x: T): T {
+export function stopGradient<T extends Tensor>(x: T): T {
   if (held?.replaying) {
     const i = held.next++;
     const v = held.values[i];
@@ -109,8 +110,7 @@ export interface HeldStopGradients {
   release(): void;
 }
 
-let held: { values: tf.Tensor[]; next: number; replaying: boolean } | null =
-  null;
+let held: { values: Tensor[]; next: number; replaying: boolean } | null = null;
 
 /**
  * Record the value of every {@linkcode stopGradient} call from now on, in
@@ -139,7 +139,7 @@ let held: { values: tf.Tensor[]; next: number; replaying: boolean } | null =
  */
 export function holdStopGradients(): HeldStopGradients {
   if (held) throw new Error("holdStopGradients: a hold is already active");
-  const h = { values: [] as tf.Tensor[], next: 0, replaying: false };
+  const h = { values: [] as Tensor[], next: 0, replaying: false };
   held = h;
   return {
     replay: () => {

@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor, Tensor2D } from "../util/tensor_types.ts";
 import type { Params } from "./params.ts";
 import { constVar, normalVar } from "./params.ts";
 import type { Rng } from "../util/rng.ts";
@@ -51,7 +52,7 @@ export function initDense(
  * if (y.shape.join() !== "3,5,2") throw new Error();
  * ```
  */
-export function dense(params: Params, name: string, x: tf.Tensor): tf.Tensor {
+export function dense(params: Params, name: string, x: Tensor): Tensor {
   const w = params[`${name}.w`];
   const b = params[`${name}.b`];
   const inDim = x.shape[x.shape.length - 1];
@@ -94,9 +95,9 @@ export function initLayerNorm(params: Params, name: string, dim: number): void {
 export function layerNorm(
   params: Params,
   name: string,
-  x: tf.Tensor,
+  x: Tensor,
   eps = 1e-12,
-): tf.Tensor {
+): Tensor {
   return layerNormOp(x, params[`${name}.g`], params[`${name}.b`], eps);
 }
 
@@ -108,7 +109,7 @@ type CustomGradFn = Parameters<typeof tf.customGrad>[0];
 
 const layerNormCache = new Map<
   number,
-  (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor
+  (x: Tensor, g: Tensor, b: Tensor) => Tensor
 >();
 
 /**
@@ -125,15 +126,15 @@ const layerNormCache = new Map<
  * ```
  */
 export function layerNormOp(
-  x: tf.Tensor,
-  g: tf.Tensor,
-  b: tf.Tensor,
+  x: Tensor,
+  g: Tensor,
+  b: Tensor,
   eps = 1e-12,
-): tf.Tensor {
+): Tensor {
   let op = layerNormCache.get(eps);
   if (!op) {
     op = tf.customGrad(
-      ((x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+      ((x: Tensor, g: Tensor, b: Tensor, save: tf.GradSaveFunc) => {
         const axis = x.shape.length - 1;
         const [mean, rstd] = tf.tidy(() => {
           const { mean, variance } = tf.moments(x, axis, true);
@@ -145,7 +146,7 @@ export function layerNormOp(
         save([x, g, mean, rstd]);
         return {
           value,
-          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          gradFunc: (dy: Tensor, saved: Tensor[]) => {
             const [xs, gs, m, r] = saved;
             const ax = xs.shape.length - 1;
             const rows = Array.from({ length: ax }, (_, i) => i);
@@ -163,10 +164,10 @@ export function layerNormOp(
         };
       }) as unknown as CustomGradFn,
     ) as unknown as (
-      x: tf.Tensor,
-      g: tf.Tensor,
-      b: tf.Tensor,
-    ) => tf.Tensor;
+      x: Tensor,
+      g: Tensor,
+      b: Tensor,
+    ) => Tensor;
     layerNormCache.set(eps, op);
   }
   return op(x, g, b);
@@ -183,20 +184,20 @@ export function layerNormOp(
  * if (Math.abs(y[1] - 0.8413) > 1e-3) throw new Error();
  * ```
  */
-export function gelu(x: tf.Tensor): tf.Tensor {
+export function gelu(x: Tensor): Tensor {
   return geluOp(x);
 }
 
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 const geluOp = tf.customGrad(
-  ((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  ((x: Tensor, save: tf.GradSaveFunc) => {
     save([x]);
     return {
       value: tf.tidy(() =>
         tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))))
       ),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [xs] = saved;
         // d/dx [x Phi(x)] = Phi(x) + x phi(x)
         const cdf = tf.mul(0.5, tf.add(1, tf.erf(tf.mul(xs, Math.SQRT1_2))));
@@ -205,7 +206,7 @@ const geluOp = tf.customGrad(
       },
     };
   }) as unknown as CustomGradFn,
-) as unknown as (x: tf.Tensor) => tf.Tensor;
+) as unknown as (x: Tensor) => Tensor;
 
 /**
  * Inverted dropout, identity when `rate` is 0 or `rng` is undefined
@@ -233,7 +234,7 @@ const geluOp = tf.customGrad(
  * }
  * ```
  */
-export function dropout(x: tf.Tensor, rate: number, rng?: Rng): tf.Tensor {
+export function dropout(x: Tensor, rate: number, rng?: Rng): Tensor {
   if (!rng || rate <= 0) return x;
   return counterDropout(x, rate, rng.seed());
 }
@@ -249,12 +250,12 @@ export function dropout(x: tf.Tensor, rate: number, rng?: Rng): tf.Tensor {
  * if (Math.abs(v[0] - 0.6) > 1e-6) throw new Error();
  * ```
  */
-export function normalize(x: tf.Tensor2D): tf.Tensor2D {
+export function normalize(x: Tensor2D): Tensor2D {
   return tf.tidy(() =>
     tf.div(
       x,
       tf.maximum(tf.sqrt(tf.sum(tf.square(x), 1, true)), 1e-12),
-    ) as tf.Tensor2D
+    ) as Tensor2D
   );
 }
 
@@ -278,9 +279,9 @@ export function normalize(x: tf.Tensor2D): tf.Tensor2D {
  */
 export function ffnSublayer(
   params: Params,
-  x: tf.Tensor,
+  x: Tensor,
   opts: { ffn1: string; ffn2: string; ln: string; rate?: number; rng?: Rng },
-): tf.Tensor {
+): Tensor {
   const f = dense(params, opts.ffn2, gelu(dense(params, opts.ffn1, x)));
   return layerNorm(
     params,

@@ -6,10 +6,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Variable } from "../util/tensor_types.ts";
 import type { Rng } from "../util/rng.ts";
 
 /** Named trainable (or frozen) tensors of a model. */
-export type Params = Record<string, tf.Variable>;
+export type Params = Record<string, Variable>;
 
 /**
  * Samples of N(0, std^2) from `rng` (Box-Muller).
@@ -55,7 +56,7 @@ export function normalVar(
   std: number,
   rng: Rng,
   name: string,
-): tf.Variable {
+): Variable {
   const n = shape.reduce((a, b) => a * b, 1);
   return tf.variable(
     tf.tensor(normalArray(n, std, rng), shape),
@@ -79,7 +80,7 @@ export function constVar(
   shape: number[],
   value: number,
   name: string,
-): tf.Variable {
+): Variable {
   return tf.variable(tf.fill(shape, value), true, uniq(name));
 }
 

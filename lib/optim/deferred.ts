@@ -13,6 +13,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor, Variable } from "../util/tensor_types.ts";
 
 /**
  * The name a tape's total is packed under (not a term name).
@@ -85,10 +86,10 @@ export interface ReadStep {
  */
 export class DeferredTerms {
   /** 1 while every gated term so far was finite, then 0 (float32 scalar). */
-  readonly gate: tf.Variable;
+  readonly gate: Variable;
   /** Prefix of the names added (a meta stepper's second stage). */
   prefix = "";
-  #steps: { step: number; values: tf.Tensor[]; names: string[] }[] = [];
+  #steps: { step: number; values: Tensor[]; names: string[] }[] = [];
 
   /** A queue with an open gate. */
   constructor() {
@@ -101,7 +102,7 @@ export class DeferredTerms {
   }
 
   /** Queue a step's packed terms (the queue owns them; `flush` frees them). */
-  add(values: tf.Tensor, names: readonly string[]): void {
+  add(values: Tensor, names: readonly string[]): void {
     const cur = this.#steps[this.#steps.length - 1];
     if (!cur) throw new Error("DeferredTerms: add before beginStep");
     cur.values.push(tf.keep(values));
@@ -109,7 +110,7 @@ export class DeferredTerms {
   }
 
   /** Close the gate unless every value is finite; returns the gate. */
-  gateWith(values: tf.Tensor): tf.Tensor {
+  gateWith(values: Tensor): Tensor {
     tf.tidy(() => {
       const ok = tf.cast(tf.all(tf.isFinite(values)), "float32");
       this.gate.assign(tf.mul(this.gate, ok));

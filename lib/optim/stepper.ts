@@ -9,6 +9,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor1D } from "../util/tensor_types.ts";
 import type { Params } from "../nn/params.ts";
 import type { Rng } from "../util/rng.ts";
 import { NonFiniteLossError } from "../util/errors.ts";
@@ -169,7 +170,7 @@ export interface DeviceGradients {
   /** Gradient per trainable name (zeros where none reached it). */
   grads: TensorMap;
   /** Every tape's terms and total, packed `[slots]` (float32). */
-  packed: tf.Tensor1D;
+  packed: Tensor1D;
   /** The slot names of `packed` (`TOTAL_SLOT` for a tape's total). */
   names: string[];
 }
@@ -206,7 +207,7 @@ export function deviceGradients<B>(
   const tapes = objectiveTapes(loss, batch);
   const byName: TensorMap = {};
   const slots: string[] = [];
-  const scalars: tf.Scalar[] = [];
+  const scalars: Scalar[] = [];
   for (const [part, b, w] of tapes) {
     const { value, grads } = tf.variableGrads(() => {
       const out = part(params, b, rng);
@@ -214,7 +215,7 @@ export function deviceGradients<B>(
         slots.push(k);
         scalars.push(tf.keep(w === 1 ? tf.clone(t) : tf.mul(t, w)));
       }
-      return w === 1 ? out.total : tf.mul(out.total, w) as tf.Scalar;
+      return w === 1 ? out.total : tf.mul(out.total, w) as Scalar;
     }, vars);
     slots.push(TOTAL_SLOT);
     scalars.push(value);
@@ -231,7 +232,7 @@ export function deviceGradients<B>(
       }
     });
   }
-  const packed = tf.stack(scalars) as tf.Tensor1D;
+  const packed = tf.stack(scalars) as Tensor1D;
   tf.dispose(scalars);
   names.forEach((n, i) => {
     byName[n] ??= tf.zerosLike(vars[i]);

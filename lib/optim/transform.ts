@@ -10,14 +10,15 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor } from "../util/tensor_types.ts";
 import type { Params } from "../nn/params.ts";
 import { fusedAdamAvailable, fusedAdamStep } from "../backend/adam_kernel.ts";
 
 /** Named tensors (gradients, updates, or moments). */
-export type TensorMap = Record<string, tf.Tensor>;
+export type TensorMap = Record<string, Tensor>;
 
 /** A tree of tensors and numbers: any optimiser state. */
-export type StateTree = tf.Tensor | number | StateTree[] | {
+export type StateTree = Tensor | number | StateTree[] | {
   [k: string]: StateTree;
 };
 
@@ -35,7 +36,7 @@ export interface GradientTransformation {
     grads: TensorMap,
     state: StateTree,
     params: Params,
-    gate?: tf.Tensor,
+    gate?: Tensor,
   ): [TensorMap, StateTree];
   /** Whether `update` honours a `gate` now (on the active backend). */
   gated?(): boolean;
@@ -326,9 +327,9 @@ export function disposeTree(tree: StateTree | TensorMap): void {
   }
 }
 
-function mapTensors<T extends tf.Tensor>(
+function mapTensors<T extends Tensor>(
   m: Record<string, T>,
-  f: (t: T, k: string) => tf.Tensor,
+  f: (t: T, k: string) => Tensor,
 ): TensorMap {
   const out: TensorMap = {};
   for (const [k, t] of Object.entries(m)) out[k] = tf.tidy(() => f(t, k));

@@ -9,6 +9,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor } from "../util/tensor_types.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import type { StateTree } from "../optim/transform.ts";
 
@@ -194,7 +195,7 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
  * if ((await storeTensor(tf.ones([2]))).values[0] !== 1) throw new Error();
  * ```
  */
-export async function storeTensor(t: tf.Tensor): Promise<StoredTensor> {
+export async function storeTensor(t: Tensor): Promise<StoredTensor> {
   const dtype = t.dtype === "int32" ? "int32" : "float32";
   // Asynchronous: tfjs-webgpu cannot read synchronously in Deno.
   const values = await t.data();
