@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseArgs as nodeParseArgs, type ParseArgsConfig } from "node:util";
 import denoJson from "./deno.json" with { type: "json" };
 import { initBackend } from "./lib/backend/init.ts";
 import { evaluateModel, loadModel, runTraining } from "./lib/experiment.ts";
@@ -240,6 +240,26 @@ function flagLayer(values: {
 }
 
 /** The config of a `train` (or `config`) command line: defaults, file, flags. */
+/**
+ * node:util's parseArgs, except that a negative number after an option that
+ * takes a value is that value (`--seed -3`), so the option's own check can
+ * say what it expects instead of "ambiguous".
+ */
+function parseArgs<T extends ParseArgsConfig>(config: T) {
+  const options = config.options ?? {};
+  const args = [...(config.args ?? [])];
+  for (let i = 0; i + 1 < args.length; i++) {
+    const m = /^--([^=]+)$/.exec(args[i]);
+    if (
+      m && options[m[1]]?.type === "string" &&
+      /^-(\d|\.\d|Infinity$)/.test(args[i + 1])
+    ) {
+      args.splice(i, 2, `${args[i]}=${args[i + 1]}`);
+    }
+  }
+  return nodeParseArgs({ ...config, args });
+}
+
 async function trainConfig(values: {
   config?: string;
   method?: string;
@@ -338,7 +358,7 @@ async function train(args: string[]): Promise<void> {
   }
   const report = await runTraining(cfg, backend, {
     outDir: values.out,
-    resume: values.resume,
+    resume: values.resume ? "required" : false,
     progress,
   });
   if (json) {
@@ -357,7 +377,9 @@ async function train(args: string[]): Promise<void> {
     console.log(metricLine("test ", report.test));
     if (report.test) console.log(metricTable(report.test));
     if (values.out) {
-      console.log(`wrote ${values.out}/result.json, best.ckpt, last.ckpt`);
+      // --epochs 0 trains nothing, so only result.json is written.
+      const ckpts = report.epochs.length > 0 ? ", best.ckpt, last.ckpt" : "";
+      console.log(`wrote ${values.out}/result.json${ckpts}`);
     }
   }
   if (values.out && values.report) {
@@ -525,16 +547,31 @@ async function recommendCmd(args: string[]): Promise<void> {
   });
   m.model.dispose();
   const catalogue = { numItems: m.dataset.numItems, names: m.dataset.itemIds };
-  const itemName = (i: number) => String(itemLabel(catalogue, i));
-  const lines = ["user\titems"];
+  // One item per column: names may hold spaces, never a tab (the reader
+  // splits on it) unless quoted in a CSV, which a TSV cannot show.
+  const itemName = (i: number) => {
+    const name = String(itemLabel(catalogue, i));
+    if (/[\t\r\n]/.test(name)) {
+      throw new Error(
+        `recommend: item ${i}'s name ${
+          JSON.stringify(name)
+        } holds a tab or line break, which the TSV output cannot show; use recommend --input (JSON Lines)`,
+      );
+    }
+    return name;
+  };
+  const lines = [
+    ["user", ...Array.from({ length: k }, (_, j) => `item${j + 1}`)].join("\t"),
+  ];
   m.dataset.userIds.forEach((u, r) => {
     lines.push(
-      `${u}\t${
-        Array.from(
+      [
+        u,
+        ...Array.from(
           ids.subarray(r * k, (r + 1) * k).filter((i) => i > 0),
           itemName,
-        ).join(" ")
-      }`,
+        ),
+      ].join("\t"),
     );
   });
   await writeTextFileAtomic(values.output!, lines.join("\n") + "\n");

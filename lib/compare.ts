@@ -102,6 +102,11 @@ export function gridConfigs(
 ): Record<string, TrainConfig> {
   const where = opts.source ?? "grid";
   const g = grid as Grid;
+  if (g && typeof g === "object" && Array.isArray(g.variants)) {
+    throw new Error(
+      `${where}: variants: expected a mapping of names to settings (name: {key: value}), found a list`,
+    );
+  }
   if (
     !g || typeof g !== "object" || !g.variants || typeof g.variants !== "object"
   ) {

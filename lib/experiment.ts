@@ -25,7 +25,7 @@ import {
 } from "./training/checkpoint_checks.ts";
 import { openOutDir } from "./training/out_dir.ts";
 import { checkStepFits } from "./training/memory.ts";
-import { DataError } from "./util/errors.ts";
+import { ConfigError, DataError } from "./util/errors.ts";
 import type { Progress } from "./util/progress.ts";
 import { makeRng } from "./util/rng.ts";
 import { writeTextFileAtomic } from "./util/atomic.ts";
@@ -35,6 +35,14 @@ import {
   clusterReport,
   hasClusters,
 } from "./eval/cluster_report.ts";
+
+/** The synthetic generator's option names -> the config keys that set them. */
+const SYNTH_KEYS: Record<string, string> = {
+  numUsers: "synthUsers",
+  numItems: "synthItems",
+  numIntents: "synthIntents",
+  noise: "synthNoise",
+};
 
 /**
  * The dataset a config names: `cfg.data` read as `cfg.format`, or the
@@ -50,14 +58,27 @@ import {
  */
 export async function loadDataset(cfg: TrainConfig): Promise<SequenceDataset> {
   if (!cfg.data) {
-    return synthetic({
-      seed: cfg.seed,
-      numUsers: cfg.synthUsers,
-      numItems: cfg.synthItems,
-      numIntents: cfg.synthIntents,
-      noise: cfg.synthNoise,
-      maxLen: Math.min(60, cfg.synthItems),
-    });
+    try {
+      return synthetic({
+        seed: cfg.seed,
+        numUsers: cfg.synthUsers,
+        numItems: cfg.synthItems,
+        numIntents: cfg.synthIntents,
+        noise: cfg.synthNoise,
+        maxLen: Math.min(60, cfg.synthItems),
+      });
+    } catch (e) {
+      // The generator names its own options; the user set the synth* keys.
+      const key = e instanceof ConfigError ? SYNTH_KEYS[e.key] : undefined;
+      if (!key) throw e;
+      throw ConfigError.problem(
+        key,
+        (e as ConfigError).message.replace(/^config key '[^']*': /, "") +
+          (key === "synthItems"
+            ? ` (4 items per planted intent: synthIntents is ${cfg.synthIntents})`
+            : ""),
+      );
+    }
   }
   if (cfg.format === "interactions") {
     const ds = await readInteractionFile(cfg.data, {

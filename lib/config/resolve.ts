@@ -288,7 +288,7 @@ export function resolveConfig(layers: ConfigLayer[]): TrainConfig {
         throw new ConfigError(
           k,
           a.spec.expects,
-          JSON.stringify(v) ?? String(v),
+          shownValue(v),
           layer.where?.(k),
         );
       }
@@ -357,4 +357,10 @@ export function configFor<C>(
   const cfg = makeConfig({ ...overrides, method: method.name }, opts);
   // resolveConfig checked every key of this method: the cast only says so.
   return cfg as MethodConfig<C>;
+}
+
+/** A value as an error message shows it (NaN and infinities by name, not as JSON's null). */
+function shownValue(v: unknown): string {
+  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
+  return JSON.stringify(v) ?? String(v);
 }

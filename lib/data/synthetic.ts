@@ -80,7 +80,13 @@ function checkOptions(o: Required<SyntheticOptions>): void {
   const int = (key: keyof SyntheticOptions, min: number, max = Infinity) => {
     const v = o[key] as number;
     if (!Number.isInteger(v) || v < min || v > max) {
-      throw new ConfigError(key, `an integer in [${min}, ${max}]`, String(v));
+      throw new ConfigError(
+        key,
+        max === Infinity
+          ? `an integer >= ${min}`
+          : `an integer in [${min}, ${max}]`,
+        String(v),
+      );
     }
   };
   const prob = (key: keyof SyntheticOptions) => {

@@ -158,7 +158,10 @@ export const COMMON_KEYS: KeySpecsOf<CommonConfig> = {
   userColumn: str("user", "Interactions: user column name."),
   itemColumn: str("item", "Interactions: item column name."),
   timeColumn: str("timestamp", "Interactions: timestamp column name."),
-  kCore: posInt(5, "Interactions: k-core filtering threshold."),
+  kCore: nonNegInt(
+    5,
+    "Interactions: k-core filtering threshold (0 or 1: no filtering).",
+  ),
   synthUsers: posInt(3000, "Synthetic default: number of users."),
   synthItems: posInt(600, "Synthetic default: number of items."),
   synthIntents: posInt(8, "Synthetic default: number of planted intents."),
