@@ -19,7 +19,12 @@ import {
 } from "../methods/registry.ts";
 import type { Model } from "../training/model.ts";
 import { ConfigError } from "../util/errors.ts";
-import { type KeySpec, type KeySpecs, nearest } from "../util/keys.ts";
+import {
+  editDistance,
+  type KeySpec,
+  type KeySpecs,
+  nearest,
+} from "../util/keys.ts";
 
 /** Which part of a run a key belongs to. */
 export interface KeyOwner {
@@ -151,6 +156,8 @@ function ownersOf(
  * if (b !== "unknown key for method 'sasrec'; did you mean 'lr'?") throw new Error(b);
  * const c = notAKey("heads", "sasrec", "gru");
  * if (c !== "not a key of encoder 'gru' (it belongs to encoder sasrec)") throw new Error(c);
+ * const e = notAKey("neuronMsk", "sasrec", "sasrec");
+ * if (e !== "unknown key for method 'sasrec'; did you mean 'neuronMask' (a key of method srma)?") throw new Error(e);
  * const d = notAKey("sampler", "sasrec", "sasrec", "ce");
  * if (d !== "not a key of loss 'ce' (it belongs to loss sampled; set loss=sampled)") throw new Error(d);
  * ```
@@ -194,7 +201,12 @@ export function notAKey(
       : o.encoders.length > 0
       ? `encoder ${o.encoders.join(", ")}`
       : `loss ${o.losses.join(", ")}`;
-    text += ` (or '${nearAny}', a key of ${whose})`;
+    const d = (k: string) => editDistance(key.toLowerCase(), k.toLowerCase());
+    // A misspelt key of another part is the likelier meaning when it is
+    // nearer than every key of this run: name it first.
+    text = d(nearAny) < d(near!)
+      ? `unknown key for method '${method}'; did you mean '${nearAny}' (a key of ${whose})?`
+      : `${text} (or '${nearAny}', a key of ${whose})`;
   }
   return text;
 }
