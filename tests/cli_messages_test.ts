@@ -5,25 +5,10 @@
  * whole (one item per column).
  */
 import { initBackend } from "../lib/backend/init.ts";
-import { main } from "../cli.ts";
 import { assert, assertEquals } from "./_assert.ts";
+import { runCli as cli } from "./_cli.ts";
 
 await initBackend("cpu");
-
-/** Run the CLI in this process, capturing what it prints. */
-async function cli(args: string[]): Promise<{ code: number; out: string }> {
-  const out: string[] = [];
-  const { log, error, warn, info } = console;
-  console.log = (...a: unknown[]) => void out.push(a.map(String).join(" "));
-  console.info = console.log;
-  console.error = console.log;
-  console.warn = console.log;
-  try {
-    return { code: await main(args), out: out.join("\n") };
-  } finally {
-    Object.assign(console, { log, error, warn, info });
-  }
-}
 
 /**
  * An interactions log of 12 users, 4 interactions each, over 16 items whose

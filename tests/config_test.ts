@@ -15,7 +15,6 @@ import { NEXT_ITEM_KEYS } from "../lib/methods/next_item.ts";
 import { defaultsOf } from "../lib/util/keys.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import { loadDataset } from "../lib/experiment.ts";
-import { main } from "../cli.ts";
 import { readTestRanks } from "../lib/training/test_ranks.ts";
 import { metricsFromRanks } from "../lib/eval/metrics.ts";
 import {
@@ -24,6 +23,7 @@ import {
   assertEquals,
   assertThrows,
 } from "./_assert.ts";
+import { runCli as run } from "./_cli.ts";
 
 await initBackend("cpu");
 
@@ -161,28 +161,6 @@ Deno.test("makeConfig: every bad value type names its key", () => {
 });
 
 // -------------------------------------------------------------------- CLI
-
-interface Captured {
-  code: number;
-  out: string;
-  err: string;
-}
-
-/** Run the CLI with console.log/error captured. */
-async function run(args: string[]): Promise<Captured> {
-  const out: string[] = [], err: string[] = [];
-  const { log, error, warn, info } = console;
-  console.log = (...a: unknown[]) => void out.push(a.map(String).join(" "));
-  console.info = console.log;
-  console.error = (...a: unknown[]) => void err.push(a.map(String).join(" "));
-  console.warn = console.error;
-  try {
-    const code = await main(args);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    Object.assign(console, { log, error, warn, info });
-  }
-}
 
 const TINY = [
   "--backend",

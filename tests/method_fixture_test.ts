@@ -6,25 +6,10 @@
 import "./fixtures/method_fixture.ts";
 import { initBackend } from "../lib/backend/init.ts";
 import { methods } from "../lib/methods/registry.ts";
-import { main } from "../cli.ts";
 import { assert, assertEquals } from "./_assert.ts";
+import { runCli as run } from "./_cli.ts";
 
 await initBackend("cpu");
-
-async function run(args: string[]) {
-  const out: string[] = [], err: string[] = [];
-  const { log, error, warn, info } = console;
-  console.log = console.info = (...a: unknown[]) =>
-    void out.push(a.map(String).join(" "));
-  console.error = console.warn = (...a: unknown[]) =>
-    void err.push(a.map(String).join(" "));
-  try {
-    const code = await main(args);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    Object.assign(console, { log, error, warn, info });
-  }
-}
 
 const TINY = [
   "--backend",

@@ -29,35 +29,11 @@ import {
   encodeCheckpoint,
 } from "../lib/training/checkpoint.ts";
 import { ConfigError } from "../lib/util/errors.ts";
-import { main, VERSION } from "../cli.ts";
+import { VERSION } from "../cli.ts";
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
+import { runCli as run, withTempDir } from "./_cli.ts";
 
 await initBackend("cpu");
-
-/** Run the CLI with console output captured. */
-async function run(args: string[]) {
-  const out: string[] = [], err: string[] = [];
-  const { log, error, warn, info } = console;
-  console.log = console.info = (...a: unknown[]) =>
-    void out.push(a.map(String).join(" "));
-  console.error = console.warn = (...a: unknown[]) =>
-    void err.push(a.map(String).join(" "));
-  try {
-    const code = await main(args);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    Object.assign(console, { log, error, warn, info });
-  }
-}
-
-async function withTempDir(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "seqssl_registry_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 const BUILTIN = ["sasrec", "cl4srec", "srma", "mclrec", "s4rec"];
 

@@ -5,7 +5,6 @@
  * `recommend --input` answers JSON Lines requests for new sequences.
  */
 import { initBackend } from "../lib/backend/init.ts";
-import { main } from "../cli.ts";
 import {
   decodeCheckpoint,
   encodeCheckpoint,
@@ -13,30 +12,9 @@ import {
 import { loadServingModel } from "../lib/serving/load.ts";
 import { recommend } from "../lib/eval/recommend.ts";
 import { assert, assertEquals } from "./_assert.ts";
+import { runCli as cli } from "./_cli.ts";
 
 await initBackend("cpu");
-
-interface Captured {
-  code: number;
-  out: string;
-  err: string;
-}
-
-/** Run the CLI in this process, capturing what it prints. */
-async function cli(args: string[]): Promise<Captured> {
-  const out: string[] = [], err: string[] = [];
-  const { log, error, warn, info } = console;
-  console.log = (...a: unknown[]) => void out.push(a.map(String).join(" "));
-  console.info = console.log;
-  console.error = (...a: unknown[]) => void err.push(a.map(String).join(" "));
-  console.warn = console.error;
-  try {
-    const code = await main(args);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    Object.assign(console, { log, error, warn, info });
-  }
-}
 
 async function withTempDir(fn: (dir: string) => Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "seqssl_serving_" });

@@ -81,7 +81,7 @@ const ENC = "enc";
 const GRU = "gru";
 const EMB = "item_emb";
 const INT64_MAX = Number.MAX_SAFE_INTEGER; // ONNX clamps slice ends
-const MASK_NEG = -1e9; // as lib/nn/sasrec.ts
+const MASK_NEG = -1e9; // as MASK_NEG in lib/backend/attention_mask.ts
 const LN_EPS = 1e-12; // as lib/nn/layers.ts
 
 /**
