@@ -162,3 +162,57 @@ export function sizeOf(shape: readonly number[]): number {
   for (const d of shape) s *= d;
   return s;
 }
+
+/**
+ * A tfjs WebGPU program with one output element per invocation, in
+ * workgroups of 128: the shape of seqssl's element-wise kernels (dropout,
+ * the attention mask, Adam). `variableNames` are the inputs the shader reads
+ * (WebGPU's automatic layout has no binding for an unread buffer).
+ *
+ * @example
+ * ```ts
+ * import { PerElementProgram } from "./_kernel_util.ts";
+ * const p = new PerElementProgram([3, 100], ["x"], "k", "fn main() {}", "rate : f32,");
+ * if (p.dispatch[0] !== 3 || p.dispatchLayout.x.join() !== "0,1") throw new Error();
+ * if (p.getUserCode() !== "fn main() {}") throw new Error();
+ * ```
+ */
+export class PerElementProgram {
+  /** The shader's inputs, in binding order. */
+  variableNames: string[];
+  /** The output's shape. */
+  outputShape: number[];
+  /** tfjs's cache key of the compiled shader. */
+  shaderKey: string;
+  /** Every output dimension on the x axis. */
+  dispatchLayout: { x: number[] };
+  /** Workgroups: ceil(size / 128). */
+  dispatch: [number, number, number];
+  /** 128 invocations per workgroup. */
+  workgroupSize: [number, number, number] = [128, 1, 1];
+  /** tfjs passes the output's size as a uniform. */
+  size = true;
+  /** The shader's own uniforms. */
+  uniforms: string;
+  #wgsl: string;
+  /** A program for `shape` running `wgsl`. */
+  constructor(
+    shape: number[],
+    variableNames: string[],
+    shaderKey: string,
+    wgsl: string,
+    uniforms: string,
+  ) {
+    this.outputShape = shape;
+    this.variableNames = variableNames;
+    this.shaderKey = shaderKey;
+    this.uniforms = uniforms;
+    this.#wgsl = wgsl;
+    this.dispatchLayout = { x: shape.map((_, i) => i) };
+    this.dispatch = [Math.ceil(sizeOf(shape) / 128), 1, 1];
+  }
+  /** The WGSL of the program's main function. */
+  getUserCode(): string {
+    return this.#wgsl;
+  }
+}

@@ -21,8 +21,8 @@
 import * as tf from "@tensorflow/tfjs";
 import {
   type KernelArgs,
+  PerElementProgram,
   registerWhereMissing,
-  sizeOf,
   type TensorInfo,
   type WebGpuBackendLike,
 } from "./_kernel_util.ts";
@@ -98,40 +98,6 @@ function inputsOf(which: number, decay: boolean, gated: boolean): string[] {
     : ["g", "m", "v"];
   return gated ? [...names, "gate"] : names;
 }
-/** A tfjs WebGPU program computing one of m', v', u per element. */
-class AdamProgram {
-  // Only the inputs the shader reads: WebGPU's automatic layout has no
-  // binding for an unread buffer.
-  variableNames: string[];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [128, 1, 1];
-  size = true;
-  uniforms = ADAM_UNIFORMS;
-  which: number;
-  decay: boolean;
-  gated: boolean;
-  constructor(
-    shape: number[],
-    which: number,
-    decay: boolean,
-    gated: boolean,
-  ) {
-    this.outputShape = shape;
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
-    this.dispatch = [Math.ceil(sizeOf(shape) / 128), 1, 1];
-    this.which = which;
-    this.decay = decay;
-    this.gated = gated;
-    this.variableNames = inputsOf(which, decay, gated);
-    this.shaderKey = `seqssl_adam_${which}_${decay}_${gated}`;
-  }
-  getUserCode(): string {
-    return adamWgsl(this.which, this.decay, this.gated);
-  }
-}
 
 function webgpuKernel(args: KernelArgs): TensorInfo {
   const { g, m, v, p, gate } = args.inputs as Record<string, TensorInfo>;
@@ -139,11 +105,13 @@ function webgpuKernel(args: KernelArgs): TensorInfo {
   const backend = args.backend as unknown as WebGpuBackendLike;
   const f = (x: number) => ({ type: "float32", data: [x] });
   const all: Record<string, TensorInfo> = { g, m, v, p, gate };
-  const program = new AdamProgram(
+  const decay = a.wd !== 0, gated = gate !== undefined;
+  const program = new PerElementProgram(
     g.shape,
-    a.which,
-    a.wd !== 0,
-    gate !== undefined,
+    inputsOf(a.which, decay, gated),
+    `seqssl_adam_${a.which}_${decay}_${gated}`,
+    adamWgsl(a.which, decay, gated),
+    ADAM_UNIFORMS,
   );
   return backend.runWebGPUProgram(
     program,

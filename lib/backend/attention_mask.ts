@@ -18,8 +18,8 @@ import * as tf from "@tensorflow/tfjs";
 import {
   type CpuBackendLike,
   type KernelArgs,
+  PerElementProgram,
   registerWhereMissing,
-  sizeOf,
   type TensorInfo,
   type WasmBackendLike,
   type WebGpuBackendLike,
@@ -115,31 +115,17 @@ function wasmKernel(args: KernelArgs): TensorInfo {
   return out;
 }
 
-/** A tfjs WebGPU program: one output element per invocation. */
-class AttentionMaskProgram {
-  variableNames = ["ids"];
-  outputShape: number[];
-  shaderKey = "seqssl_attention_mask";
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [128, 1, 1];
-  size = true;
-  uniforms = ATTENTION_MASK_UNIFORMS;
-  constructor(shape: number[]) {
-    this.outputShape = shape;
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
-    this.dispatch = [Math.ceil(sizeOf(shape) / 128), 1, 1];
-  }
-  getUserCode(): string {
-    return ATTENTION_MASK_WGSL;
-  }
-}
-
 function webgpuKernel(args: KernelArgs): TensorInfo {
   const { ids, B, L, Q } = parts(args);
   const backend = args.backend as unknown as WebGpuBackendLike;
   return backend.runWebGPUProgram(
-    new AttentionMaskProgram([B, 1, Q, L]),
+    new PerElementProgram(
+      [B, 1, Q, L],
+      ["ids"],
+      "seqssl_attention_mask",
+      ATTENTION_MASK_WGSL,
+      ATTENTION_MASK_UNIFORMS,
+    ),
     [ids],
     "float32",
     [{ type: "int32", data: [L] }, { type: "int32", data: [Q] }],

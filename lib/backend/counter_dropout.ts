@@ -27,6 +27,7 @@ import * as tf from "@tensorflow/tfjs";
 import {
   type CpuBackendLike,
   type KernelArgs,
+  PerElementProgram,
   registerWhereMissing,
   sizeOf,
   type TensorInfo,
@@ -189,36 +190,27 @@ function wasmKernel(args: KernelArgs): TensorInfo {
   return out;
 }
 
-/** A tfjs WebGPU program: y = x * mask, one element per invocation. */
-class DropoutProgram {
-  variableNames = ["x"];
-  outputShape: number[];
-  shaderKey = "seqssl_counter_dropout";
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [128, 1, 1];
-  size = true;
-  uniforms = COUNTER_DROPOUT_UNIFORMS;
-  constructor(shape: number[]) {
-    this.outputShape = shape;
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
-    this.dispatch = [Math.ceil(sizeOf(shape) / 128), 1, 1];
-  }
-  getUserCode(): string {
-    return COUNTER_DROPOUT_WGSL;
-  }
-}
-
 function webgpuKernel(args: KernelArgs): TensorInfo {
   const x = xOf(args);
   const { rate, seed } = attrsOf(args);
   const { threshold, scale } = dropoutConstants(rate);
   const backend = args.backend as unknown as WebGpuBackendLike;
-  return backend.runWebGPUProgram(new DropoutProgram(x.shape), [x], "float32", [
-    { type: "uint32", data: [pcgHash(seed)] },
-    { type: "uint32", data: [threshold] },
-    { type: "float32", data: [scale] },
-  ]);
+  return backend.runWebGPUProgram(
+    new PerElementProgram(
+      x.shape,
+      ["x"],
+      "seqssl_counter_dropout",
+      COUNTER_DROPOUT_WGSL,
+      COUNTER_DROPOUT_UNIFORMS,
+    ),
+    [x],
+    "float32",
+    [
+      { type: "uint32", data: [pcgHash(seed)] },
+      { type: "uint32", data: [threshold] },
+      { type: "float32", data: [scale] },
+    ],
+  );
 }
 
 let registered = false;
