@@ -8,7 +8,7 @@
 import { DataError } from "../util/errors.ts";
 import type { SequenceDataset } from "./types.ts";
 import { baseName } from "./_base_name.ts";
-import { splitLines } from "./_lines.ts";
+import { textLines } from "./_lines.ts";
 
 /** Options of {@linkcode readInteractionFile}. */
 export interface ReadInteractionOptions {
@@ -158,8 +158,7 @@ export function parseInteractionText(
   if (!Number.isInteger(k) || k < 0) {
     throw new RangeError(`kCore: expected a non-negative integer, found ${k}`);
   }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const lines = splitLines(text);
+  const lines = textLines(text, file);
   const n = lines.length;
   if (n === 0 || lines[0].trim() === "") {
     throw new DataError(

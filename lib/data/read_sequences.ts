@@ -7,7 +7,7 @@
 import { DataError } from "../util/errors.ts";
 import type { SequenceDataset } from "./types.ts";
 import { baseName } from "./_base_name.ts";
-import { splitLines } from "./_lines.ts";
+import { textLines } from "./_lines.ts";
 
 /** Options of {@linkcode parseSequenceText}. */
 export interface ParseSequenceOptions {
@@ -68,8 +68,7 @@ export function parseSequenceText(
   opts: ParseSequenceOptions,
 ): SequenceDataset {
   const { file } = opts;
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const lines = splitLines(text);
+  const lines = textLines(text, file);
   const n = lines.length;
   if (n === 0) {
     throw new DataError(
