@@ -99,63 +99,66 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name:
-    "webgpu: a SASRec training step uploads only O(B·L) ids (no B·L·d dropout mask, no B·L·L attention mask) and reads nothing back",
-  ignore: !adapter,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    await initBackend("webgpu");
-    installCounters();
-    const rng = makeRng(cfg.seed);
-    const model = buildModel(cfg, split, rng);
-    const deferred = new DeferredTerms();
-    try {
-      const batches = trainBatches(split, {
-        batchSize: cfg.batchSize,
-        rng,
-        maxLen: cfg.maxLen,
-        bucket: cfg.bucket,
-        samples: cfg.samples,
-      });
-      const ctx = { rng, epoch: 1, split, deferred };
-      // A warm-up step (shader compiles), then the three longest batches.
-      const longest = [...batches].sort((a, b) => b.seqLen - a.seqLen);
-      deferred.beginStep(0);
-      await model.step(longest[3], ctx);
-      await deferred.flush();
-      for (const batch of longest.slice(0, 3)) {
-        const { batchSize: B, seqLen: L } = batch;
-        const ids = 4 * B * L; // bytes of one int32 [B, L] array
-        resetMaxima();
-        const before = snapshotCounters();
-        deferred.beginStep(1);
-        await model.step(batch, ctx);
-        const d = counterDelta(before, snapshotCounters());
-        const sizes = uploadHistogram();
-        // The old step uploaded its dropout masks (4·B·L·d bytes each, 4 per
-        // block and one at the input) and its attention mask (4·B·L·L): with
-        // d = 16 and L >= 2 both are at least twice the bound.
-        assert(
-          d.maxUpload <= ids,
-          `B=${B} L=${L}: an upload of ${d.maxUpload} bytes > ${ids} (ids); uploads ${
-            JSON.stringify(sizes)
-          }`,
-        );
-        console.log(`  B=${B} L=${L}: largest upload ${d.maxUpload} bytes`);
-        assertEquals(d.readbacks, 0, "read-backs inside a step");
-        assertEquals(d.hostReads, 0, "host reads inside a step");
-        assert(d.dispatches > 0, "the step ran on the device");
+for (const loss of ["ce", "bce"] as const) {
+  Deno.test({
+    name:
+      `webgpu: a SASRec training step (${loss}) uploads only O(B·L) ids (no B·L·d dropout mask, no B·L·L attention mask, no ones for a sum's gradient) and reads nothing back`,
+    ignore: !adapter,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      await initBackend("webgpu");
+      installCounters();
+      const c = { ...cfg, loss };
+      const rng = makeRng(c.seed);
+      const model = buildModel(c, split, rng);
+      const deferred = new DeferredTerms();
+      try {
+        const batches = trainBatches(split, {
+          batchSize: cfg.batchSize,
+          rng,
+          maxLen: cfg.maxLen,
+          bucket: cfg.bucket,
+          samples: cfg.samples,
+        });
+        const ctx = { rng, epoch: 1, split, deferred };
+        // A warm-up step (shader compiles), then the three longest batches.
+        const longest = [...batches].sort((a, b) => b.seqLen - a.seqLen);
+        deferred.beginStep(0);
+        await model.step(longest[3], ctx);
         await deferred.flush();
+        for (const batch of longest.slice(0, 3)) {
+          const { batchSize: B, seqLen: L } = batch;
+          const ids = 4 * B * L; // bytes of one int32 [B, L] array
+          resetMaxima();
+          const before = snapshotCounters();
+          deferred.beginStep(1);
+          await model.step(batch, ctx);
+          const d = counterDelta(before, snapshotCounters());
+          const sizes = uploadHistogram();
+          // The old step uploaded its dropout masks (4·B·L·d bytes each, 4 per
+          // block and one at the input) and its attention mask (4·B·L·L): with
+          // d = 16 and L >= 2 both are at least twice the bound.
+          assert(
+            d.maxUpload <= ids,
+            `B=${B} L=${L}: an upload of ${d.maxUpload} bytes > ${ids} (ids); uploads ${
+              JSON.stringify(sizes)
+            }`,
+          );
+          console.log(`  B=${B} L=${L}: largest upload ${d.maxUpload} bytes`);
+          assertEquals(d.readbacks, 0, "read-backs inside a step");
+          assertEquals(d.hostReads, 0, "host reads inside a step");
+          assert(d.dispatches > 0, "the step ran on the device");
+          await deferred.flush();
+        }
+      } finally {
+        deferred.dispose();
+        model.dispose();
+        await initBackend("cpu");
       }
-    } finally {
-      deferred.dispose();
-      model.dispose();
-      await initBackend("cpu");
-    }
-  },
-});
+    },
+  });
+}
 
 Deno.test({
   name:

@@ -346,6 +346,7 @@ let registered = false;
 export function registerKernelFixes(): void {
   if (registered) return;
   registered = true;
+  registerReduceGradients();
   if (!isFixed("UnsortedSegmentSum", "cpu")) {
     const original = tf.getKernel("UnsortedSegmentSum", "cpu") as
       | tf.KernelConfig
@@ -381,4 +382,59 @@ export function registerKernelFixes(): void {
       kernelFunc: wasmNoTransposeMatMul(original.kernelFunc),
     });
   }
+}
+
+/**
+ * The gradients of `Sum` and `Mean` broadcast `dy` to the input's shape on
+ * the backend (`tf.broadcastTo`, a device kernel) instead of multiplying it
+ * by `tf.ones(x.shape)`, which tfjs builds on the host and uploads: on
+ * webgpu that was one activation-sized upload per reduction per step (BCE's
+ * `[positions, d]` dot products, InfoNCE's positive pairs). The values are
+ * the same bits (`dy * 1 = dy`; Mean then divides by the reduced size as
+ * before).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { registerKernelFixes } from "./kernel_fixes.ts";
+ * registerKernelFixes();
+ * await tf.setBackend("cpu");
+ * const x = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);
+ * const w = tf.tensor1d([1, 10]);
+ * const gs = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.sum(x, 1), w)))(x);
+ * if ((await gs.data()).join() !== "1,1,1,10,10,10") throw new Error();
+ * const gm = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.mean(x, 1), w)))(x);
+ * const want = [1, 1, 1, 10, 10, 10].map((v) => Math.fround(v / 3));
+ * if ((await gm.data()).join() !== want.join()) throw new Error();
+ * ```
+ */
+function registerReduceGradients(): void {
+  const expanded = (dy: tf.Tensor, x: tf.Tensor, axis: unknown) => {
+    const axes = tf.util.parseAxisParam(axis as number | number[], x.shape);
+    const shape = x.shape.slice();
+    for (const a of axes) shape[a] = 1;
+    return { axes, dy: tf.broadcastTo(tf.reshape(dy, shape), x.shape) };
+  };
+  tf.registerGradient({
+    kernelName: "Sum",
+    inputsToSave: ["x"],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      return { x: () => expanded(dy as tf.Tensor, x, attrs.axis).dy };
+    },
+  });
+  tf.registerGradient({
+    kernelName: "Mean",
+    inputsToSave: ["x"],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      return {
+        x: () => {
+          const e = expanded(dy as tf.Tensor, x, attrs.axis);
+          const size = e.axes.reduce((n, a) => n * x.shape[a], 1);
+          return tf.div(e.dy, size);
+        },
+      };
+    },
+  });
 }

@@ -15,6 +15,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Scalar, Tensor2D } from "../util/tensor_types.ts";
 import { logSumExpRows } from "./rec.ts";
 import { normalize } from "../nn/layers.ts";
+import { identityMask } from "./_masks.ts";
 
 export { normalize };
 
@@ -67,7 +68,7 @@ export function infoNCE(
     }
     let logits = tf.div(tf.matMul(z, z, false, true), t); // [2N, 2N]
     // A view is not its own negative.
-    logits = tf.add(logits, tf.mul(tf.eye(2 * n), NEG));
+    logits = tf.add(logits, tf.mul(identityMask(2 * n), NEG));
     const pos = tf.div(
       tf.sum(
         tf.mul(

@@ -32,6 +32,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Scalar, Tensor, Tensor2D } from "../util/tensor_types.ts";
 import { normalize } from "./infonce.ts";
+import { viewPairMasks } from "./_masks.ts";
 
 /** Options of {@linkcode contrastiveRegularizer}. */
 export interface RegularizerOptions {
@@ -89,13 +90,7 @@ export function contrastiveRegularizer(
     ], 0);
     const pos = tf.div(tf.sum(tf.mul(z, swapped), 1), t); // [2N]
     // 1 where j is a negative of row i: neither i itself nor its other view.
-    const eyeN = tf.eye(n);
-    const zeroN = tf.zeros([n, n]);
-    const posMask = tf.concat([
-      tf.concat([zeroN, eyeN], 1),
-      tf.concat([eyeN, zeroN], 1),
-    ], 0);
-    const negMask = tf.sub(tf.sub(1, tf.eye(2 * n)), posMask);
+    const negMask = viewPairMasks(n).neg;
     const maxNeg = tf.max(
       tf.add(tf.mul(scores, negMask), tf.mul(tf.sub(1, negMask), NEG)),
       1,
