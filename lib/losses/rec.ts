@@ -13,6 +13,10 @@ import type {
   Tensor2D,
   Tensor3D,
 } from "../util/tensor_types.ts";
+import {
+  fusedSoftmaxCE,
+  fusedSoftmaxCEAvailable,
+} from "../backend/softmax_ce_kernel.ts";
 
 /**
  * Flat indices of the positions whose target is a real item (not padding 0).
@@ -74,6 +78,9 @@ export const logSumExpRows: (x: Tensor2D) => Tensor1D = tf.customGrad(
 /**
  * Full-softmax cross-entropy at every real position: mean over positions of
  * `logsumexp_j(h . E_j) - h . E_target`, j over items 1..numItems.
+ * On webgpu the fused kernels of `lib/backend/softmax_ce_kernel.ts`
+ * compute it (no gather of the real rows, no slice of the table, the
+ * logits of one chunk at a time); cpu and wasm use {@linkcode softmaxCE}.
  *
  * @param hidden encoder output `[B, L, d]`
  * @param itemEmb the item table `[numItems + 2, d]`
@@ -98,6 +105,14 @@ export function fullSoftmaxCE(
     const d = hidden.shape[2];
     const pos = realPositions(targets);
     if (pos.length === 0) return tf.scalar(0);
+    if (fusedSoftmaxCEAvailable()) {
+      return fusedSoftmaxCE(
+        tf.reshape(hidden, [-1, d]) as Tensor2D,
+        itemEmb,
+        targets,
+        { chunk: opts.chunk ?? ceChunkRows(itemEmb.shape[0]) },
+      );
+    }
     const h = tf.gather(tf.reshape(hidden, [-1, d]), tf.tensor1d(pos, "int32"));
     const numItems = itemEmb.shape[0] - 2;
     const items = tf.slice(itemEmb, [1, 0], [numItems, d]);
