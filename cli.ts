@@ -1,6 +1,6 @@
 /**
  * The seqssl command line: `train`, `eval`, `recommend`, `export`, `compare`,
- * `report`, `config`.
+ * `tune`, `report`, `config`.
  *
  * ```sh
  * deno run -A cli.ts train                       # SASRec on the embedded synthetic data
@@ -13,6 +13,7 @@
  * deno run -A cli.ts compare --grid g.yaml --seeds 1,2,3 --baseline SASRec --out runs/g --report
  * deno run -A cli.ts report runs/g                  # report.html from a run or comparison folder
  * deno run -A cli.ts compare --grid bench/repro/srma_ablation.yaml --data ... --out runs/ablation
+ * deno run -A cli.ts tune --space space.yaml --trials 20 --out runs/tune   # validation-chosen settings
  * deno run -A cli.ts config --method srma --set dropK=3   # the effective config, as YAML
  * ```
  *
@@ -51,6 +52,13 @@ import {
   parseSeeds,
   runComparison,
 } from "./lib/compare.ts";
+import {
+  parseOnly,
+  parseSpace,
+  runTune,
+  trialConfigs,
+  trialTable,
+} from "./lib/tune.ts";
 import { metricTable } from "./lib/eval/format.ts";
 import { reportFromFolder } from "./lib/report/from_folder.ts";
 import type { Progress } from "./lib/util/progress.ts";
@@ -69,6 +77,8 @@ usage:
   deno run -A cli.ts export --checkpoint FILE --format onnx|npy --output FILE [--k 20]
   deno run -A cli.ts compare --grid FILE [--only NAME]... [--seeds 1,2,3] [--baseline NAME]
                     [--data FILE] [--out DIR] [--resume] [--report] [--json]
+  deno run -A cli.ts tune --space FILE --out DIR [--trials N] [--hours H] [--only I/K]
+                    [--seeds 1,2,3] [--no-final] [--data FILE] [--set K=V]... [--json]
   deno run -A cli.ts report PATH [--out DIR] [--baseline NAME] [--data FILE] [--no-pictures]
   deno run -A cli.ts config [train options]   print the effective config as YAML
   deno run -A cli.ts COMMAND --help | --version
@@ -103,6 +113,18 @@ compare: trains every variant of a YAML grid ({base: {...}, variants: {name: {..
   tests (t-test, Wilcoxon signed-rank) of each variant against NAME on per-user
   NDCG@20 and HR@20, paired over users and seeds; --report writes DIR/report.html.
   Every variant runs on one backend.
+
+tune: a hyper-parameter search over a YAML space ({base: {...}, search: grid |
+  random, seed: N, params: {key: [values] | {min, max, log}}}; ranges need
+  search: random). Each trial trains with early stopping on validation in
+  DIR/trial-<i> (a finished trial is skipped, an interrupted one resumes);
+  --trials N caps the trials (random search: N draws, default 20), --hours H
+  starts no trial after H hours; --only I/K runs trials i with (i-1) mod K = I-1,
+  so K processes sharing DIR split them. When every trial has finished, the one
+  with the best VALIDATION NDCG@20 is chosen (test figures are never used) and,
+  unless --no-final, re-run with --seeds (default 1,2,3) in DIR/final/seed-<s>
+  and reported as mean ± std. DIR/tune.json holds the space, every trial's
+  config and validation figures, the choice and the final runs.
 
 report: writes PATH/report.html (one self-contained page: inline SVG, nothing
   fetched) and PATH/figures/*.svg from a run's folder (result.json), a
@@ -744,6 +766,95 @@ async function compareCmd(args: string[]): Promise<void> {
   }
 }
 
+/** Trials of a random search without --trials. */
+const DEFAULT_RANDOM_TRIALS = 20;
+
+async function tuneCmd(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...RUN_OPTIONS,
+      space: { type: "string" },
+      trials: { type: "string" },
+      hours: { type: "string" },
+      only: { type: "string" },
+      "no-final": { type: "boolean" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(usage());
+    return;
+  }
+  if (!values.space) throw new Error("tune: expected --space FILE");
+  if (!values.out) throw new Error("tune: expected --out DIR");
+  if (values.report) {
+    throw new Error(
+      "--report: not available with tune (run report on DIR/final)",
+    );
+  }
+  const count = (flag: string, text: string | undefined, int: boolean) => {
+    if (text === undefined) return undefined;
+    const v = Number(text);
+    if (
+      !/\S/.test(text) || !Number.isFinite(v) || v <= 0 ||
+      (int && !Number.isInteger(v))
+    ) {
+      throw new Error(
+        `--${flag}: expected a positive ${
+          int ? "integer" : "number"
+        }, found '${text}'`,
+      );
+    }
+    return v;
+  };
+  const trials = count("trials", values.trials, true);
+  const hours = count("hours", values.hours, false);
+  const only = values.only === undefined ? undefined : parseOnly(values.only);
+  const file = await readYamlFile(values.space);
+  const space = parseSpace(file.value, { file });
+  const flags = flagLayer(values);
+  const configs = trialConfigs(space, flags.values, {
+    n: trials ??
+      (space.search === "random" ? DEFAULT_RANDOM_TRIALS : undefined),
+    file,
+    overridesWhere: flags.where,
+  });
+  const { backend: wanted, nativeBlas } = gridBackend(
+    Object.fromEntries(configs.map((c, i) => [`trial ${i + 1}`, c])),
+  );
+  const backend = await initBackend(wanted, { nativeBlas });
+  const json = values.json === true;
+  const progress = makeProgress({ enabled: !json });
+  const res = await runTune(space, configs, backend, {
+    outDir: values.out,
+    only,
+    hours,
+    finalSeeds: values["no-final"]
+      ? undefined
+      : parseSeeds(values.seeds ?? "1,2,3"),
+    progress,
+  });
+  if (json) console.log(JSON.stringify(res));
+  else {
+    console.log(trialTable(res));
+    if (!res.chosen) {
+      const done = res.trials.filter((t) => t.finished).length;
+      console.log(
+        `${done} of ${res.trials.length} trials finished; run again (without --only) to choose`,
+      );
+    } else {
+      console.log(
+        `chosen: trial ${res.chosen.trial} ${
+          JSON.stringify(res.chosen.params)
+        } (valid NDCG@20 ${res.chosen.validNDCG20.toFixed(4)})`,
+      );
+    }
+    if (res.final) console.log(markdownTable(res.final.rows));
+    console.log(`wrote ${values.out}/tune.json`);
+  }
+}
+
 /** Run the CLI with `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const [cmd, ...rest] = args;
@@ -753,6 +864,7 @@ export async function main(args: string[]): Promise<number> {
     else if (cmd === "recommend") await recommendCmd(rest);
     else if (cmd === "export") await exportCmd(rest);
     else if (cmd === "compare") await compareCmd(rest);
+    else if (cmd === "tune") await tuneCmd(rest);
     else if (cmd === "report") await reportCmd(rest);
     else if (cmd === "config") await configCmd(rest);
     else if (cmd === "--version" || cmd === "-V" || cmd === "version") {

@@ -41,6 +41,7 @@ export {
   NonFiniteLossError,
 } from "./lib/util/errors.ts";
 export * from "./lib/compare.ts";
+export * from "./lib/tune.ts";
 export * as keys from "./lib/util/keys.ts";
 export type {
   ConfigOf,
