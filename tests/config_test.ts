@@ -23,7 +23,7 @@ import {
   assertEquals,
   assertThrows,
 } from "./_assert.ts";
-import { runCli as run } from "./_cli.ts";
+import { runCli as run, withTempDir as withTemp } from "./_cli.ts";
 
 await initBackend("cpu");
 
@@ -177,14 +177,8 @@ const TINY = [
   "heads=1",
 ];
 
-async function withTempDir(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "seqssl_cli_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withTempDir = (fn: (dir: string) => Promise<void>) =>
+  withTemp(fn, "seqssl_cli_");
 
 const exists = (p: string) =>
   Deno.stat(p).then(() => true, (e) => {

@@ -12,18 +12,12 @@ import {
 import { loadServingModel } from "../lib/serving/load.ts";
 import { recommend } from "../lib/eval/recommend.ts";
 import { assert, assertEquals } from "./_assert.ts";
-import { runCli as cli } from "./_cli.ts";
+import { runCli as cli, withTempDir as withTemp } from "./_cli.ts";
 
 await initBackend("cpu");
 
-async function withTempDir(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "seqssl_serving_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withTempDir = (fn: (dir: string) => Promise<void>) =>
+  withTemp(fn, "seqssl_serving_");
 
 const TINY = [
   "--backend",
