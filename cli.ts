@@ -88,6 +88,8 @@ train options:
     methods().map((m) => m.name).join(", ")
   } (default sasrec);
                       train --method NAME --help lists its keys
+  --preset NAME       the method's named regime under every other setting:
+                      paper = its paper's (README, Paper regimes); none (default)
   --data FILE         data file; default: the embedded synthetic data set
   --format F          sequences (user item item ..., default) | interactions (CSV/TSV)
   --config FILE       YAML config (any config key); flags override it
@@ -220,6 +222,7 @@ const RUN_OPTIONS = {
 const TRAIN_OPTIONS = {
   ...RUN_OPTIONS,
   method: { type: "string" },
+  preset: { type: "string" },
   config: { type: "string" },
 } as const;
 
@@ -229,6 +232,7 @@ const TRAIN_OPTIONS = {
  */
 function flagLayer(values: {
   method?: string;
+  preset?: string;
   data?: string;
   format?: string;
   backend?: string;
@@ -238,6 +242,7 @@ function flagLayer(values: {
 }): ConfigLayer {
   const out: Record<string, unknown> = {
     method: values.method,
+    preset: values.preset,
     data: values.data,
     format: values.format,
     backend: values.backend,
@@ -294,9 +299,10 @@ async function trainConfig(values: {
   const flags = flagLayer(values);
   const cfg = resolveConfig(file ? [file, flags] : [flags]);
   // The embedded demo data keeps improving slowly for ~100 epochs; unless
-  // told otherwise, train it for QUICK_EPOCHS so the quick start takes minutes.
+  // told otherwise (or a preset names its epochs), train it for QUICK_EPOCHS
+  // so the quick start takes minutes.
   if (
-    !cfg.data && flags.values.epochs === undefined &&
+    !cfg.data && cfg.preset === "none" && flags.values.epochs === undefined &&
     file?.values.epochs === undefined
   ) {
     return makeConfig({ epochs: QUICK_EPOCHS }, { base: cfg });

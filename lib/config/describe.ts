@@ -33,6 +33,58 @@ export const KEY_TABLE_START = "<!-- key-table:start (deno task readme) -->";
  */
 export const KEY_TABLE_END = "<!-- key-table:end -->";
 
+/**
+ * Start of the generated list of presets in the README.
+ *
+ * @example
+ * ```ts
+ * import { PRESETS_END, PRESETS_START } from "./describe.ts";
+ * if (!PRESETS_START.startsWith("<!-- presets:start") || PRESETS_END !== "<!-- presets:end -->") throw new Error();
+ * ```
+ */
+export const PRESETS_START = "<!-- presets:start (deno task readme) -->";
+/**
+ * End of the generated list of presets in the README.
+ *
+ * @example
+ * ```ts
+ * import { PRESETS_END } from "./describe.ts";
+ * if (!PRESETS_END.endsWith("-->")) throw new Error();
+ * ```
+ */
+export const PRESETS_END = "<!-- presets:end -->";
+
+/**
+ * Every preset of `defs` (default: every registered method) as Markdown:
+ * its command, whose regime it is, every value it sets, and what still
+ * differs from that regime.
+ *
+ * @example
+ * ```ts
+ * import "../methods/mod.ts";
+ * import { presetList } from "./describe.ts";
+ * const md = presetList();
+ * if (!md.includes("`--method srma --preset paper`") || !md.includes("`loss: bce`")) throw new Error(md);
+ * ```
+ */
+export function presetList(defs: MethodDef<unknown>[] = methods()): string {
+  const out: string[] = [];
+  for (const m of defs) {
+    for (const [name, p] of Object.entries(m.presets ?? {})) {
+      out.push(`- \`--method ${m.name} --preset ${name}\`: ${p.summary}.`);
+      out.push(
+        `  Sets ${
+          Object.entries(p.values).map(([k, v]) => `\`${k}: ${show(v)}\``)
+            .join(", ")
+        }.`,
+      );
+      out.push("  Still differs:");
+      for (const d of p.differences) out.push(`  - ${d}.`);
+    }
+  }
+  return out.join("\n") + "\n";
+}
+
 function show(v: unknown): string {
   return typeof v === "string" ? (v === "" ? '""' : v) : JSON.stringify(v);
 }
@@ -89,6 +141,16 @@ export function methodHelp(name: string): string {
     ...keyLines(def.keys),
   ];
   if (Object.keys(def.keys).length === 0) lines.push("  (none)");
+  for (const [p, preset] of Object.entries(def.presets ?? {})) {
+    lines.push("", wrap(`preset ${p} (--preset ${p}): ${preset.summary}`, ""));
+    lines.push(
+      wrap(
+        Object.entries(preset.values).map(([k, v]) => `${k}=${v}`).join(" "),
+        "  ",
+      ),
+    );
+    for (const d of preset.differences) lines.push(wrap(`differs: ${d}`, "  "));
+  }
   for (const [e, enc] of Object.entries(ENCODERS)) {
     if (Object.keys(enc.keys).length === 0) continue;
     lines.push("", `keys of encoder ${e} (with --set encoder=${e}):`);
@@ -200,6 +262,8 @@ export function keyTable(defs: MethodDef<unknown>[] = methods()): string {
 /**
  * A config as YAML, grouped by the part of the run each key belongs to
  * (common, encoder, loss, method), every key that applies and no other.
+ * With a preset, each key the preset sets says so in a comment (and the
+ * preset's value where a later setting changed it).
  *
  * @example
  * ```ts
@@ -210,11 +274,16 @@ export function keyTable(defs: MethodDef<unknown>[] = methods()): string {
  * const y = configYaml(cfg);
  * if (!y.includes("# method cl4srec\n") || !y.includes("lr: 0.01\n")) throw new Error(y);
  * if (JSON.stringify(parse(y)) !== JSON.stringify(cfg)) throw new Error("not the same config");
+ * const p = makeConfig({ method: "srma", preset: "paper", patience: 5 });
+ * const py = configYaml(p);
+ * if (!py.includes("loss: bce # preset paper\n") || !py.includes("patience: 5 # preset paper has 40\n")) throw new Error(py);
+ * if (JSON.stringify(parse(py)) !== JSON.stringify(p)) throw new Error("not the same config");
  * ```
  */
 export function configYaml(cfg: TrainConfig): string {
   const applied = appliedKeys(cfg.method, cfg.encoder, cfg.loss);
   const values: Record<string, unknown> = { ...cfg };
+  const preset = getMethod(cfg.method)?.presets?.[cfg.preset];
   const out: string[] = [];
   let group = "";
   for (const [k, a] of applied) {
@@ -225,7 +294,13 @@ export function configYaml(cfg: TrainConfig): string {
       out.push(`# ${g}`);
       group = g;
     }
-    out.push(stringify({ [k]: values[k] }).trimEnd());
+    const line = stringify({ [k]: values[k] }).trimEnd();
+    const from = preset && Object.hasOwn(preset.values, k)
+      ? preset.values[k] === values[k]
+        ? `preset ${cfg.preset}`
+        : `preset ${cfg.preset} has ${JSON.stringify(preset.values[k])}`
+      : undefined;
+    out.push(from && !line.includes("\n") ? `${line} # ${from}` : line);
   }
   return out.join("\n") + "\n";
 }

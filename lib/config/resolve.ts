@@ -217,6 +217,55 @@ function isForeign(key: string): boolean {
   return o.methods.length + o.encoders.length + o.losses.length > 0;
 }
 
+/**
+ * The layer of the preset that `layers` name (`preset: paper`) for
+ * `method`: the preset's values, located at the preset in messages;
+ * undefined for "none". An unknown preset is an error listing the method's.
+ *
+ * @example
+ * ```ts
+ * import { presetLayer } from "./resolve.ts";
+ * import { getMethod } from "../methods/registry.ts";
+ * import "../methods/mod.ts";
+ * const srma = getMethod("srma")!;
+ * const l = presetLayer(srma, [{ values: { preset: "paper" } }]);
+ * if (l?.values.loss !== "bce" || l.where?.("loss") !== "preset 'paper' of method 'srma'") throw new Error();
+ * if (presetLayer(srma, [{ values: {} }]) !== undefined) throw new Error();
+ * let msg = "";
+ * try { presetLayer(srma, [{ values: { preset: "papr" }, where: () => "--preset" }]); } catch (e) { msg = (e as Error).message; }
+ * if (msg !== "--preset: expected a preset of method 'srma' ('none', 'paper'), found \"papr\"; did you mean 'paper'?") throw new Error(msg);
+ * ```
+ */
+export function presetLayer(
+  method: MethodDef<unknown>,
+  layers: ConfigLayer[],
+): ConfigLayer | undefined {
+  const p = lastSet(layers, "preset");
+  const name = p?.value ?? COMMON_KEYS.preset.default;
+  if (name === "none") return undefined;
+  const presets = method.presets ?? {};
+  if (typeof name !== "string" || !Object.hasOwn(presets, name)) {
+    const names = ["none", ...Object.keys(presets)];
+    const guess = typeof name === "string" ? nearest(name, names) : undefined;
+    // Only a near miss is a likely misspelling.
+    const near = guess && editDistance(String(name), guess) <= 2
+      ? guess
+      : undefined;
+    throw new ConfigError(
+      "preset",
+      `a preset of method '${method.name}' (${
+        names.map((n) => `'${n}'`).join(", ")
+      })`,
+      `${shownValue(name)}${near ? `; did you mean '${near}'?` : ""}`,
+      p?.where,
+    );
+  }
+  const where = `preset '${name}' of method '${method.name}'`;
+  // A preset pins the encoder keys of its paper's SASRec; with another
+  // encoder (`--set encoder=gru`) those keys are dropped, nothing else is.
+  return { values: presets[name].values, where: () => where, skip: "foreign" };
+}
+
 /** The last value of `key` across layers, with where it was set. */
 function lastSet(
   layers: ConfigLayer[],
@@ -232,8 +281,9 @@ function lastSet(
 /**
  * The configuration that layers of settings give, each layer overriding the
  * ones before it, on top of the defaults of the method, encoder and loss
- * they name. Every key is checked against the run's keys and its
- * declaration.
+ * they name, and the method's preset if one is named (`preset: paper`),
+ * which sits under every layer. Every key is checked against the run's keys
+ * and its declaration.
  *
  * @example
  * ```ts
@@ -253,11 +303,16 @@ function lastSet(
  * if (msg !== "run.yaml:2: neuronMask: not a key of method 'sasrec' (it belongs to srma)") throw new Error(msg);
  * const s = resolveConfig([{ values: { loss: "sampled", sampledNegatives: 64 } }]);
  * if (s.loss !== "sampled" || s.sampledNegatives !== 64 || s.sampler !== "popularity") throw new Error();
+ * const p = resolveConfig([{ values: { method: "srma", preset: "paper", patience: 5 } }]);
+ * if (p.loss !== "bce" || (p as { clTemperature?: number }).clTemperature !== 1 || p.patience !== 5) throw new Error();
  * ```
  */
-export function resolveConfig(layers: ConfigLayer[]): TrainConfig {
-  const m = lastSet(layers, "method");
+export function resolveConfig(given: ConfigLayer[]): TrainConfig {
+  const m = lastSet(given, "method");
   const method = methodDef(m?.value ?? COMMON_KEYS.method.default, m?.where);
+  // A preset sits over the defaults and under every given layer.
+  const preset = presetLayer(method, given);
+  const layers = preset ? [preset, ...given] : given;
   const e = lastSet(layers, "encoder");
   const encoder = e?.value ?? COMMON_KEYS.encoder.default;
   if (!isEncoderName(encoder)) {

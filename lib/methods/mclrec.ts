@@ -67,6 +67,11 @@ import {
   type Part,
   type Stepper,
 } from "../optim/stepper.ts";
+import {
+  MASK_TOKEN_DIFFERENCE,
+  PROTOCOL_DIFFERENCES,
+  RECBOLE_TRAINING,
+} from "./paper_regimes.ts";
 import { metaStepper } from "../optim/meta.ts";
 import { makeModel, type Model } from "../training/model.ts";
 import type { Rng } from "../util/rng.ts";
@@ -185,6 +190,36 @@ export const mclrec: MethodDef<
   paper:
     "Qin et al., Meta-optimized Contrastive Learning for Sequential Recommendation, SIGIR 2023",
   keys: { ...NEXT_ITEM_KEYS, ...CONTRASTIVE_KEYS, ...MCLREC_KEYS },
+  presets: {
+    paper: {
+      summary:
+        "MCLRec as its RecBole code trains: full-softmax CE on every prefix, lambda 0.1, beta " +
+        "0.05, gamma = 0.1 beta, InfoNCE by dot product at temperature 1 on the last position, " +
+        "Algorithm 1's two-stage meta step",
+      values: {
+        ...RECBOLE_TRAINING,
+        clWeight: 0.1,
+        clSimilarity: "dot",
+        clTemperature: 1,
+        clEmbedding: "last",
+        augment: "crop,mask,reorder",
+        cropEta: 0.6,
+        maskGamma: 0.3,
+        reorderBeta: 0.2,
+        mclBeta: 0.05,
+        mclGamma: 0.005,
+        augLr: 0.001,
+        augShared: false,
+        metaStep: "meta",
+      },
+      differences: [
+        ...PROTOCOL_DIFFERENCES,
+        "the meta step runs Algorithm 1's two stages (encoder, then augmenters on the re-encoded " +
+        "views); crop/mask/reorder rates are CL4SRec's (0.6/0.3/0.2)",
+        MASK_TOKEN_DIFFERENCE,
+      ],
+    },
+  },
   build: (cfg, split, rng): MclrecModel => {
     const params: Params = {};
     const encoder = buildEncoder(params, cfg, split.numItems, rng);

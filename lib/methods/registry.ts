@@ -22,6 +22,20 @@ export type MethodConfig<C> = TrainConfig & C;
 /** A problem found by a method's cross-key check: `[key, expected, found]`. */
 export type KeyProblem = [key: string, expected: string, found: string];
 
+/**
+ * A named training regime of a method (`--preset NAME`): settings applied
+ * over the defaults and under every other setting (file, flags), and what
+ * still differs from the regime it names.
+ */
+export interface Preset {
+  /** One line: whose regime this is. */
+  readonly summary: string;
+  /** Key -> value, every key one that applies to the method's runs. */
+  readonly values: { readonly [key: string]: unknown };
+  /** What still differs from the regime it names, one line each. */
+  readonly differences: readonly string[];
+}
+
 /** A method: what it is, its keys, and how to build its model. */
 export interface MethodDef<
   C = Record<string, unknown>,
@@ -38,6 +52,11 @@ export interface MethodDef<
    * in, e.g. `...CONTRASTIVE_KEYS`).
    */
   readonly keys: KeySpecsOf<C>;
+  /**
+   * Its named regimes (`--preset NAME`), e.g. `paper`: its paper's own
+   * training regime.
+   */
+  readonly presets?: { readonly [name: string]: Preset };
   /** A check across keys, run after every key is checked on its own. */
   validate?(cfg: MethodConfig<C>): KeyProblem | null;
   /** Build the trainable model. */

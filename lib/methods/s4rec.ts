@@ -65,6 +65,11 @@
  *
  * @module
  */
+import {
+  MASK_TOKEN_DIFFERENCE,
+  SALESFORCE_DIFFERENCES,
+  SALESFORCE_TRAINING,
+} from "./paper_regimes.ts";
 import * as tf from "@tensorflow/tfjs";
 import type { Scalar, Tensor1D, Tensor2D } from "../util/tensor_types.ts";
 import { evalBatches } from "../data/batch.ts";
@@ -283,6 +288,41 @@ export const s4rec: MethodDef<S4recViewConfig & S4recConfig, S4RecModel> =
       "Wei et al., Leave No One Behind: Online Self-Supervised Self-Distillation for Sequential " +
       "Recommendation, WWW 2024",
     keys: { ...S4REC_VIEW_KEYS, ...S4REC_KEYS },
+    presets: {
+      paper: {
+        summary:
+          "S4Rec as its paper reports: BCE with one negative (the Salesforce code it builds on), " +
+          "batch 512, dropout 0.5, alpha 0.01, beta1 0.1, beta2 0.1, lambda 1, K = 128, mask/crop/" +
+          "reorder/insert, InfoNCE by dot product at temperature 1",
+        values: {
+          ...SALESFORCE_TRAINING,
+          batchSize: 512,
+          clWeight: 0.1,
+          clSimilarity: "dot",
+          clTemperature: 1,
+          augment: "crop,mask,reorder,insert",
+          cropEta: 0.6,
+          maskGamma: 0.3,
+          reorderBeta: 0.2,
+          insertRate: 0.3,
+          clusters: 128,
+          clusterWeight: 0.01,
+          clusterTemperature: 0.1,
+          clustering: "online",
+          distillWeight: 0.1,
+          distillTemperature: 1,
+          advWeight: 1,
+        },
+        differences: [
+          ...SALESFORCE_DIFFERENCES,
+          MASK_TOKEN_DIFFERENCE,
+          "the contrastive embedding is the last position's (the prototypes live in that space); the " +
+          "paper does not say which its code contrasts",
+          "tau1 = 0.1 and tau3 = 1 from the paper's {0.1, 1.0}; Sinkhorn epsilon 0.05 and 3 " +
+          "iterations as SwAV (the paper leaves them open)",
+        ],
+      },
+    },
     build: (cfg, split, rng): S4RecModel => {
       const K = cfg.clusters, d = cfg.hidden;
       const online = cfg.clustering === "online";

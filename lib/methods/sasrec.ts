@@ -23,6 +23,12 @@ import {
   recLoss,
   withNegatives,
 } from "./next_item.ts";
+import {
+  PROTOCOL_DIFFERENCES,
+  RECBOLE_TRAINING,
+  SALESFORCE_DIFFERENCES,
+  SALESFORCE_TRAINING,
+} from "./paper_regimes.ts";
 
 /**
  * SASRec (or GRU4Rec with `encoder: "gru"`) trained on next-item prediction.
@@ -43,6 +49,21 @@ export const sasrec: MethodDef<NextItemConfig> = defineMethod({
   paper:
     "Kang and McAuley, Self-Attentive Sequential Recommendation, ICDM 2018",
   keys: NEXT_ITEM_KEYS,
+  presets: {
+    paper: {
+      summary:
+        "SASRec as the baseline of the CL4SRec, SRMA and S4Rec tables (the Salesforce code): BCE " +
+        "with one negative per position, patience 40, at most 300 epochs",
+      values: SALESFORCE_TRAINING,
+      differences: SALESFORCE_DIFFERENCES,
+    },
+    recbole: {
+      summary:
+        "SASRec in MCLRec's regime (RecBole): full-softmax CE on every prefix, patience 10",
+      values: RECBOLE_TRAINING,
+      differences: PROTOCOL_DIFFERENCES,
+    },
+  },
   build: (cfg, split, rng) => {
     const params: Params = {};
     const encoder = buildEncoder(params, cfg, split.numItems, rng);

@@ -19,6 +19,12 @@ import { defineMethod, type MethodDef } from "./registry.ts";
 import { NEXT_ITEM_KEYS, type NextItemConfig } from "./next_item.ts";
 import { CONTRASTIVE_KEYS, type ContrastiveConfig } from "./views.ts";
 import { contrastive } from "./contrastive.ts";
+import {
+  MASK_TOKEN_DIFFERENCE,
+  SALESFORCE_CONTRAST,
+  SALESFORCE_DIFFERENCES,
+  SALESFORCE_TRAINING,
+} from "./paper_regimes.ts";
 
 /** SRMA's own settings (documented in {@linkcode SRMA_KEYS}). */
 export interface SrmaConfig {
@@ -112,6 +118,32 @@ export const srma: MethodDef<NextItemConfig & ContrastiveConfig & SrmaConfig> =
     paper:
       "Liu et al., Improving Contrastive Learning with Model Augmentation, 2022",
     keys: { ...NEXT_ITEM_KEYS, ...CONTRASTIVE_KEYS, ...SRMA_KEYS },
+    presets: {
+      paper: {
+        summary:
+          "SRMA as its code trains: BCE with one negative, InfoNCE by dot product at temperature 1 " +
+          "on the flattened output (lambda 0.1), layer dropping K = 2, M = 1 with the extra layers " +
+          "also at evaluation, a GRU complement at gamma 0.1",
+        values: {
+          ...SALESFORCE_TRAINING,
+          ...SALESFORCE_CONTRAST,
+          neuronMask: 0.2,
+          dropK: 2,
+          dropM: 1,
+          dropAtEval: true,
+          complement: "gru",
+          complementGamma: 0.1,
+        },
+        differences: [
+          ...SALESFORCE_DIFFERENCES,
+          MASK_TOKEN_DIFFERENCE,
+          "encoder complementing is on, as the paper describes it (a GRU pre-trained then frozen); the " +
+          "public code never switches it on",
+          "neuron masking p = 0.2 and gamma = 0.1 are our choices from the paper's ranges (it tunes " +
+          "them per data set and does not list the chosen values)",
+        ],
+      },
+    },
     validate: (cfg) =>
       cfg.dropK > 0 && cfg.dropM >= cfg.dropK
         ? ["dropM", `an integer below dropK (${cfg.dropK})`, String(cfg.dropM)]

@@ -27,6 +27,8 @@ import type { LossConfig, LossName } from "../losses/regimes.ts";
 export interface CommonConfig {
   /** The method's name. */
   method: string;
+  /** The method's named regime applied under the other settings ("none" = the defaults). */
+  preset: string;
   /** Sequence encoder. */
   encoder: "sasrec" | "gru";
   /** Hidden size d. */
@@ -98,6 +100,14 @@ export const COMMON_KEYS: KeySpecsOf<CommonConfig> = {
     "a method name",
     (v) => typeof v === "string",
     "The method (`seqssl train --help` lists them).",
+  ),
+  preset: key(
+    "none",
+    "a preset name",
+    (v) => typeof v === "string",
+    "A named regime of the method, applied over the defaults and under every other setting (a file, " +
+      'flags): "paper" = its paper\'s training regime (README, Paper regimes); "none" = the defaults. ' +
+      "`seqssl config --method M --preset paper` shows each value and where it came from.",
   ),
   encoder: choice(
     ["sasrec", "gru"],
