@@ -125,7 +125,10 @@ tune: a hyper-parameter search over a YAML space ({base: {...}, search: grid |
   so K processes sharing DIR split them. When every trial has finished, the one
   with the best VALIDATION NDCG@20 is chosen (test figures are never used) and,
   unless --no-final, re-run with --seeds (default 1,2,3) in DIR/final/seed-<s>
-  and reported as mean ± std. DIR/tune.json holds the space, every trial's
+  and reported as mean ± std. With datasets: [FILE, ...] in the space, every
+  trial trains on each (DIR/trial-<i>/<name>) and the choice is the trial whose
+  validation NDCG@20 is nearest the best trial's on every data set (the largest
+  smallest ratio); the final seeds run on each. DIR/tune.json holds the space, every trial's
   config and validation figures, the choice and the final runs.
 
 report: writes PATH/report.html (one self-contained page: inline SVG, nothing
@@ -819,6 +822,13 @@ async function tuneCmd(args: string[]): Promise<void> {
   const only = values.only === undefined ? undefined : parseOnly(values.only);
   const file = await readYamlFile(values.space);
   const space = parseSpace(file.value, { file });
+  if (space.datasets && values.data !== undefined) {
+    throw new Error(
+      `--data: not with a space that lists datasets (${values.space}:${
+        file.line("datasets")
+      }): the trials train on each of them`,
+    );
+  }
   const flags = flagLayer(values);
   const configs = trialConfigs(space, flags.values, {
     n: trials ??
@@ -853,10 +863,19 @@ async function tuneCmd(args: string[]): Promise<void> {
       console.log(
         `chosen: trial ${res.chosen.trial} ${
           JSON.stringify(res.chosen.params)
-        } (valid NDCG@20 ${res.chosen.validNDCG20.toFixed(4)})`,
+        } (valid NDCG@20 ${res.chosen.validNDCG20.toFixed(4)}${
+          res.chosen.relative === undefined
+            ? ""
+            : ` on average; at least ${
+              (100 * res.chosen.relative).toFixed(1)
+            }% of the best trial's on every data set`
+        })`,
       );
     }
     if (res.final) console.log(markdownTable(res.final.rows));
+    for (const [name, final] of Object.entries(res.finalByData ?? {})) {
+      console.log(`${name}:\n${markdownTable(final.rows)}`);
+    }
     console.log(`wrote ${values.out}/tune.json`);
   }
 }

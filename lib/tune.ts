@@ -7,6 +7,12 @@
  * test split is never looked at for the choice), and the choice can be
  * re-run over several seeds.
  *
+ * With `datasets` (several data files), every trial trains on each, and the
+ * choice is the setting that is best or nearest the best on all of them: a
+ * trial's score is the smallest, over the data sets, of its validation
+ * NDCG@20 divided by the best trial's on that data set (1 = the best
+ * everywhere; 0.97 = within 3% of the best on every data set).
+ *
  * @module
  */
 import type { BackendInfo } from "./backend/init.ts";
@@ -45,9 +51,28 @@ export interface Space {
   params: Record<string, unknown[] | ParamRange>;
   /** Seed of the random draws. */
   seed: number;
+  /** Data files every trial trains on (none: the config's `data`). */
+  datasets?: string[];
 }
 
-const TOP_KEYS = ["base", "search", "params", "seed"];
+const TOP_KEYS = ["base", "search", "params", "seed", "datasets"];
+
+/**
+ * A data file's name in a search's folders and tables: its base name
+ * without the extension.
+ *
+ * @example
+ * ```ts
+ * import { dataName } from "./tune.ts";
+ * if (dataName("../shared/data/Toys_and_Games.txt") !== "Toys_and_Games") throw new Error();
+ * if (dataName("C:\\d\\ml-1m.csv") !== "ml-1m") throw new Error();
+ * ```
+ */
+export function dataName(path: string): string {
+  const base = path.split(/[\\/]/).pop() ?? path;
+  const dot = base.lastIndexOf(".");
+  return dot > 0 ? base.slice(0, dot) : base;
+}
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
@@ -174,6 +199,35 @@ export function parseSpace(
       );
     }
     out[k] = { min, max, ...(log ? { log } : {}) };
+  }
+  const datasets = value.datasets;
+  if (datasets !== undefined) {
+    const where = `${at("datasets")}: datasets`;
+    if (
+      !Array.isArray(datasets) || datasets.length === 0 ||
+      !datasets.every((d) => typeof d === "string" && d.trim() !== "")
+    ) {
+      throw new Error(
+        `${where}: expected a list of data file paths, found ${
+          JSON.stringify(datasets)?.slice(0, 60)
+        }`,
+      );
+    }
+    const names = datasets.map(dataName);
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice !== undefined) {
+      throw new Error(
+        `${where}: expected data files with different names (each gets trial-<i>/<name>), found '${twice}' twice`,
+      );
+    }
+    if (base.data !== undefined) {
+      throw new Error(
+        `${at("base", "data")}: base.data: not with datasets (${
+          at("datasets")
+        }): the trials train on each of the datasets`,
+      );
+    }
+    return { base, search, params: out, seed, datasets };
   }
   return { base, search, params: out, seed };
 }
@@ -328,6 +382,24 @@ export interface TrialRecord {
   finished: boolean;
   /** Best epoch (by validation NDCG@20). */
   bestEpoch?: number;
+  /** Validation metrics at the best epoch (one data set). */
+  valid?: TrainReport["valid"];
+  /** With several data sets: each one's run, by {@linkcode dataName}. */
+  perData?: Record<string, DataRun>;
+  /**
+   * With several data sets, once every trial has finished: the smallest
+   * over the data sets of this trial's validation NDCG@20 / the best
+   * trial's.
+   */
+  relative?: number;
+}
+
+/** A trial's run on one of several data sets. */
+export interface DataRun {
+  /** Whether it has finished. */
+  finished: boolean;
+  /** Best epoch (by validation NDCG@20). */
+  bestEpoch?: number;
   /** Validation metrics at the best epoch. */
   valid?: TrainReport["valid"];
 }
@@ -342,15 +414,52 @@ export interface TuneResults {
   chosen?: {
     trial: number;
     params: Record<string, unknown>;
+    /** Its validation NDCG@20 (several data sets: their mean). */
     validNDCG20: number;
+    /** Several data sets: its score (see {@linkcode TrialRecord.relative}). */
+    relative?: number;
   };
-  /** The chosen config re-run with several seeds. */
+  /** The chosen config re-run with several seeds (one data set). */
   final?: CompareResults;
+  /** The chosen config re-run with several seeds on each data set. */
+  finalByData?: Record<string, CompareResults>;
 }
 
 /**
- * The trial with the highest validation NDCG@20 among finished ones (the
- * first on ties), or undefined when none has a validation figure.
+ * Each finished trial's score over several data sets (its `relative`): the
+ * smallest, over the data sets, of its validation NDCG@20 divided by the
+ * best finished trial's on that data set.
+ *
+ * @example
+ * ```ts
+ * import { relativeScores } from "./tune.ts";
+ * const run = (v: number) => ({ finished: true, valid: { all: { "NDCG@20": v } } });
+ * const t = (trial: number, a: number, b: number) => ({ trial, finished: true, perData: { A: run(a), B: run(b) } });
+ * // best on A is 0.4 (trial 1), on B 0.2 (trial 2): 1 -> min(1, .5) = .5; 2 -> min(.75, 1) = .75; 3 -> min(.95, .95)
+ * // deno-lint-ignore no-explicit-any
+ * const s = relativeScores([t(1, 0.4, 0.1), t(2, 0.3, 0.2), t(3, 0.38, 0.19)] as any);
+ * if (s.map((x) => x.toFixed(2)).join() !== "0.50,0.75,0.95") throw new Error(s.join());
+ * ```
+ */
+export function relativeScores(trials: TrialRecord[]): number[] {
+  const names = [
+    ...new Set(trials.flatMap((t) => Object.keys(t.perData ?? {}))),
+  ];
+  const v = (t: TrialRecord, n: string) => {
+    const r = t.perData?.[n];
+    const x = r?.finished ? r.valid?.all?.["NDCG@20"] : undefined;
+    return x !== undefined && Number.isFinite(x) ? x : NaN;
+  };
+  const best = names.map((n) =>
+    Math.max(...trials.map((t) => v(t, n)).filter((x) => !Number.isNaN(x)))
+  );
+  return trials.map((t) => Math.min(...names.map((n, j) => v(t, n) / best[j])));
+}
+
+/**
+ * The trial with the highest validation NDCG@20 among finished ones (with
+ * several data sets: the highest `relative` score), the first on ties, or
+ * undefined when none has a figure.
  *
  * @example
  * ```ts
@@ -364,10 +473,11 @@ export function chooseTrial(
   trials: TrialRecord[],
 ): TrialRecord | undefined {
   let best: TrialRecord | undefined;
+  let bestV = -Infinity;
   for (const t of trials) {
-    const v = t.valid?.all?.["NDCG@20"];
+    const v = t.perData ? t.relative : t.valid?.all?.["NDCG@20"];
     if (!t.finished || v === undefined || !Number.isFinite(v)) continue;
-    if (!best || v > best.valid!.all["NDCG@20"]) best = t;
+    if (!best || v > bestV) [best, bestV] = [t, v];
   }
   return best;
 }
@@ -420,64 +530,101 @@ export async function runTune(
   const settings = trialSettings(space, configs.length);
   const t0 = performance.now();
   const cache = new Map<string, SequenceDataset>();
+  // One data set (the config's) or each of `space.datasets`: [name, config of trial i].
+  const runs = (i: number): [string | undefined, TrainConfig][] =>
+    space.datasets
+      ? space.datasets.map((d) => [
+        dataName(d),
+        resolveConfig([{ values: { ...configs[i - 1] } }, {
+          values: { data: d },
+        }]),
+      ])
+      : [[undefined, configs[i - 1]]];
+  const dirOf = (i: number, name?: string) =>
+    `${opts.outDir}/trial-${i}${name === undefined ? "" : `/${name}`}`;
+  const read = async (i: number): Promise<TrialRecord> => {
+    const base = { trial: i, params: settings[i - 1], config: configs[i - 1] };
+    if (!space.datasets) {
+      const r = await readFinished(dirOf(i));
+      return {
+        ...base,
+        finished: r?.finished ?? false,
+        ...(r ? { bestEpoch: r.bestEpoch, valid: r.valid } : {}),
+      };
+    }
+    const perData: Record<string, DataRun> = {};
+    for (const [name] of runs(i)) {
+      const r = await readFinished(dirOf(i, name));
+      perData[name!] = r
+        ? { finished: true, bestEpoch: r.bestEpoch, valid: r.valid }
+        : { finished: false };
+    }
+    return {
+      ...base,
+      finished: Object.values(perData).every((r) => r.finished),
+      perData,
+    };
+  };
   const trials: TrialRecord[] = [];
-  const record = (i: number, r?: TrainReport): TrialRecord => ({
-    trial: i,
-    params: settings[i - 1],
-    config: configs[i - 1],
-    finished: r?.finished ?? false,
-    ...(r ? { bestEpoch: r.bestEpoch, valid: r.valid } : {}),
-  });
-  for (let i = 1; i <= configs.length; i++) {
-    trials.push(record(i, await readFinished(`${opts.outDir}/trial-${i}`)));
-  }
+  for (let i = 1; i <= configs.length; i++) trials.push(await read(i));
   const res: TuneResults = { space, trials };
   const save = () =>
     writeTextFileAtomic(
       `${opts.outDir}/tune.json`,
       JSON.stringify(res, null, 2) + "\n",
     );
-  for (let i = 1; i <= configs.length; i++) {
+  outer: for (let i = 1; i <= configs.length; i++) {
     if (!inPart(i, opts.only) || trials[i - 1].finished) continue;
-    if (
-      opts.hours !== undefined &&
-      (performance.now() - t0) / 3.6e6 >= opts.hours
-    ) {
+    for (const [name, cfg] of runs(i)) {
+      if (name !== undefined && trials[i - 1].perData?.[name]?.finished) {
+        continue;
+      }
+      if (
+        opts.hours !== undefined &&
+        (performance.now() - t0) / 3.6e6 >= opts.hours
+      ) {
+        opts.progress?.log(
+          `-- --hours ${opts.hours} spent: trial ${i}${
+            name === undefined ? "" : ` on ${name}`
+          } not started`,
+        );
+        break outer;
+      }
+      const key = datasetKey(cfg);
+      if (!cache.has(key)) cache.set(key, await loadDataset(cfg));
       opts.progress?.log(
-        `-- --hours ${opts.hours} spent: trial ${i} not started`,
+        `== trial ${i}/${configs.length}${
+          name === undefined ? "" : ` on ${name}`
+        } ${JSON.stringify(settings[i - 1])}`,
       );
-      break;
+      await runTraining(cfg, backend, {
+        dataset: cache.get(key),
+        outDir: dirOf(i, name),
+        resume: true,
+        progress: opts.progress,
+      });
+      trials[i - 1] = await read(i);
+      await save();
     }
-    const cfg = configs[i - 1];
-    const key = datasetKey(cfg);
-    if (!cache.has(key)) cache.set(key, await loadDataset(cfg));
-    opts.progress?.log(
-      `== trial ${i}/${configs.length} ${JSON.stringify(settings[i - 1])}`,
-    );
-    const report = await runTraining(cfg, backend, {
-      dataset: cache.get(key),
-      outDir: `${opts.outDir}/trial-${i}`,
-      resume: true,
-      progress: opts.progress,
-    });
-    trials[i - 1] = record(i, report);
-    await save();
   }
   // Trials of other processes may have finished meanwhile.
   for (const t of trials) {
-    if (t.finished) continue;
-    trials[t.trial - 1] = record(
-      t.trial,
-      await readFinished(`${opts.outDir}/trial-${t.trial}`),
-    );
+    if (!t.finished) trials[t.trial - 1] = await read(t.trial);
   }
   if (trials.every((t) => t.finished)) {
+    if (space.datasets) {
+      relativeScores(trials).forEach((r, j) => trials[j].relative = r);
+    }
     const best = chooseTrial(trials);
     if (best) {
+      const valids = best.perData
+        ? Object.values(best.perData).map((r) => r.valid!.all["NDCG@20"])
+        : [best.valid!.all["NDCG@20"]];
       res.chosen = {
         trial: best.trial,
         params: best.params,
-        validNDCG20: best.valid!.all["NDCG@20"],
+        validNDCG20: valids.reduce((a, b) => a + b, 0) / valids.length,
+        ...(best.relative === undefined ? {} : { relative: best.relative }),
       };
       await save();
       if (opts.finalSeeds && opts.finalSeeds.length > 0) {
@@ -486,17 +633,23 @@ export async function runTune(
             opts.finalSeeds.join(", ")
           }`,
         );
-        res.final = await runComparison(
-          { [`trial-${best.trial}`]: best.config },
-          backend,
-          {
-            outDir: `${opts.outDir}/final`,
-            resume: true,
-            progress: opts.progress,
-            seeds: opts.finalSeeds,
-            runDir: (_, seed) => `seed-${seed}`,
-          },
-        );
+        for (const [name, cfg] of runs(best.trial)) {
+          const final = await runComparison(
+            { [`trial-${best.trial}`]: cfg },
+            backend,
+            {
+              outDir: `${opts.outDir}/final${
+                name === undefined ? "" : `/${name}`
+              }`,
+              resume: true,
+              progress: opts.progress,
+              seeds: opts.finalSeeds,
+              runDir: (_, seed) => `seed-${seed}`,
+            },
+          );
+          if (name === undefined) res.final = final;
+          else res.finalByData = { ...res.finalByData, [name]: final };
+        }
       }
     }
   }
@@ -515,24 +668,49 @@ export async function runTune(
  * // deno-lint-ignore no-explicit-any
  * const md = trialTable({ trials: [t], chosen: { trial: 1 } } as any);
  * if (!md.includes("| 1 * | 0.01 | 0.2000 | 0.1000 | 2 |")) throw new Error(md);
+ * const run = (v: number, e: number) => ({ finished: true, bestEpoch: e, valid: { all: { "NDCG@20": v } } });
+ * const m = { trial: 1, params: { lr: 0.01 }, finished: true, relative: 0.9, perData: { A: run(0.1, 3), B: run(0.2, 5) } };
+ * // deno-lint-ignore no-explicit-any
+ * const md2 = trialTable({ trials: [m] } as any);
+ * if (!md2.includes("| trial | lr | A valid NDCG@20 | B valid NDCG@20 | relative | best epochs |")) throw new Error(md2);
+ * if (!md2.includes("| 1 | 0.01 | 0.1000 | 0.2000 | 0.9000 | 3/5 |")) throw new Error(md2);
  * ```
  */
 export function trialTable(res: TuneResults): string {
   const keys = [...new Set(res.trials.flatMap((t) => Object.keys(t.params)))];
+  const names = [
+    ...new Set(res.trials.flatMap((t) => Object.keys(t.perData ?? {}))),
+  ];
   const f = (v: number | undefined) => v === undefined ? "-" : v.toFixed(4);
   const show = (v: unknown) =>
     typeof v === "number" && !Number.isInteger(v)
       ? String(Number(v.toPrecision(4)))
       : String(v);
-  const head = `| trial | ${
-    keys.join(" | ")
-  } | valid HR@20 | valid NDCG@20 | best epoch |`;
-  const sep = "|---|" + "---|".repeat(keys.length + 3);
+  const figures = names.length === 0
+    ? ["valid HR@20", "valid NDCG@20", "best epoch"]
+    : [...names.map((n) => `${n} valid NDCG@20`), "relative", "best epochs"];
+  const head = `| trial | ${[...keys, ...figures].join(" | ")} |`;
+  const sep = "|---|" + "---|".repeat(keys.length + figures.length);
+  const cells = (t: TrialRecord) => {
+    if (names.length === 0) {
+      return [
+        f(t.valid?.all?.["HR@20"]),
+        f(t.valid?.all?.["NDCG@20"]),
+        t.finished ? String(t.bestEpoch) : "not finished",
+      ];
+    }
+    const r = (n: string) => t.perData?.[n];
+    return [
+      ...names.map((n) => f(r(n)?.valid?.all?.["NDCG@20"])),
+      f(t.relative),
+      names.map((n) => r(n)?.finished ? String(r(n)!.bestEpoch) : "-").join(
+        "/",
+      ),
+    ];
+  };
   const lines = res.trials.map((t) =>
     `| ${t.trial}${res.chosen?.trial === t.trial ? " *" : ""} | ${
-      keys.map((k) => show(t.params[k])).join(" | ")
-    } | ${f(t.valid?.all?.["HR@20"])} | ${f(t.valid?.all?.["NDCG@20"])} | ${
-      t.finished ? t.bestEpoch : "not finished"
+      [...keys.map((k) => show(t.params[k])), ...cells(t)].join(" | ")
     } |`
   );
   return [head, sep, ...lines].join("\n") + "\n";

@@ -227,3 +227,128 @@ Deno.test("cli tune: --only parts, resume skips finished trials, choice by valid
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("tune datasets: bad lists name the space's line; --data is refused with them", async () => {
+  assertThrows(
+    () => parseSpace({ datasets: ["a/x.txt", "b/x.csv"], params: { lr: [1] } }),
+    Error,
+    "space: datasets: expected data files with different names (each gets trial-<i>/<name>), found 'x' twice",
+  );
+  assertThrows(
+    () => parseSpace({ datasets: [], params: { lr: [1] } }),
+    Error,
+    "space: datasets: expected a list of data file paths, found []",
+  );
+  assertThrows(
+    () =>
+      parseSpace({
+        base: { data: "a.txt" },
+        datasets: ["b.txt"],
+        params: { lr: [1] },
+      }),
+    Error,
+    "space: base.data: not with datasets (space): the trials train on each of the datasets",
+  );
+  const dir = await Deno.makeTempDir({ prefix: "seqssl_tune_" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/space.yaml`,
+      "datasets: [a.txt, b.txt]\nparams:\n  lr: [0.01]\n",
+    );
+    const r = await runCli([
+      "tune",
+      "--space",
+      `${dir}/space.yaml`,
+      "--data",
+      "c.txt",
+      "--out",
+      `${dir}/out`,
+    ]);
+    assertEquals(r.code, 1);
+    assertEquals(
+      r.err.trim(),
+      `seqssl: error: --data: not with a space that lists datasets (${dir}/space.yaml:1): the trials train on each of them`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A small sequence file: each user walks a cycle of the items from its own start. */
+function cycleData(users: number, items: number, step: number): string {
+  const lines: string[] = [];
+  for (let u = 1; u <= users; u++) {
+    const len = 8 + (u % 5);
+    const seq = Array.from(
+      { length: len },
+      (_, k) => ((u * 7 + k * step) % items) + 1,
+    );
+    lines.push(`${u} ${seq.join(" ")}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+Deno.test("cli tune datasets: every trial on each data set, the choice nearest the best on all, final seeds on each", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "seqssl_tune_" });
+  try {
+    await Deno.writeTextFile(`${dir}/A.txt`, cycleData(80, 30, 1));
+    await Deno.writeTextFile(`${dir}/B.txt`, cycleData(80, 40, 3));
+    const space = `${dir}/space.yaml`;
+    await Deno.writeTextFile(
+      space,
+      [
+        `datasets: [${dir}/A.txt, ${dir}/B.txt]`,
+        "base: { hidden: 8, heads: 1, layers: 1, maxLen: 10, epochs: 2 }",
+        "params:",
+        "  lr: [0.01, 0.0003]",
+        "",
+      ].join("\n"),
+    );
+    const out = `${dir}/out`;
+    const r = await runCli([
+      "tune",
+      "--space",
+      space,
+      "--backend",
+      "cpu",
+      "--out",
+      out,
+      "--seeds",
+      "1",
+      "--json",
+    ]);
+    assertEquals(r.code, 0, r.err);
+    const res = JSON.parse(r.out) as TuneResults;
+    for (const t of [1, 2]) {
+      for (const d of ["A", "B"]) {
+        const rep = JSON.parse(
+          await Deno.readTextFile(`${out}/trial-${t}/${d}/result.json`),
+        );
+        assertEquals(rep.config.data, `${dir}/${d}.txt`);
+        assertEquals(
+          rep.valid.all["NDCG@20"],
+          res.trials[t - 1].perData![d].valid!.all["NDCG@20"],
+        );
+      }
+    }
+    // relative = min over data sets of NDCG@20 / the best trial's, by hand
+    const v = (t: number, d: string) =>
+      res.trials[t].perData![d].valid!.all["NDCG@20"];
+    const bestA = Math.max(v(0, "A"), v(1, "A"));
+    const bestB = Math.max(v(0, "B"), v(1, "B"));
+    const rel = [0, 1].map((t) =>
+      Math.min(v(t, "A") / bestA, v(t, "B") / bestB)
+    );
+    assertEquals(res.trials.map((t) => t.relative), rel);
+    assertEquals(res.chosen?.trial, rel[0] >= rel[1] ? 1 : 2);
+    assertEquals(res.chosen?.relative, Math.max(...rel));
+    assertEquals(Object.keys(res.finalByData ?? {}), ["A", "B"]);
+    assertEquals(
+      res.finalByData!.B.rows[0].report.config.data,
+      `${dir}/B.txt`,
+    );
+    await Deno.stat(`${out}/final/A/seed-1/result.json`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
