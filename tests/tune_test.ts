@@ -352,3 +352,20 @@ Deno.test("cli tune datasets: every trial on each data set, the choice nearest t
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the search spaces in bench/tune parse and every trial's config resolves", async () => {
+  const { readYamlFile } = await import("../lib/config/yaml_file.ts");
+  let n = 0;
+  for await (
+    const e of Deno.readDir(new URL("../bench/tune", import.meta.url))
+  ) {
+    if (!e.name.endsWith(".yaml")) continue;
+    const path = new URL(`../bench/tune/${e.name}`, import.meta.url).pathname;
+    const file = await readYamlFile(path);
+    const space = parseSpace(file.value, { file });
+    const configs = trialConfigs(space, {}, { file, n: 50 });
+    assert(configs.length > 1, e.name);
+    n++;
+  }
+  assert(n > 0, "no space in bench/tune");
+});
