@@ -167,7 +167,9 @@ export function sizeOf(shape: readonly number[]): number {
  * A tfjs WebGPU program with one output element per invocation, in
  * workgroups of 128: the shape of seqssl's element-wise kernels (dropout,
  * the attention mask, Adam). `variableNames` are the inputs the shader reads
- * (WebGPU's automatic layout has no binding for an unread buffer).
+ * (WebGPU's automatic layout has no binding for an unread buffer). With
+ * `invocations`, that many invocations run instead (a kernel that writes a
+ * whole row per invocation, such as the fused attention's).
  *
  * @example
  * ```ts
@@ -175,6 +177,8 @@ export function sizeOf(shape: readonly number[]): number {
  * const p = new PerElementProgram([3, 100], ["x"], "k", "fn main() {}", "rate : f32,");
  * if (p.dispatch[0] !== 3 || p.dispatchLayout.x.join() !== "0,1") throw new Error();
  * if (p.getUserCode() !== "fn main() {}") throw new Error();
+ * const rows = new PerElementProgram([300, 8], ["x"], "k", "fn main() {}", "", 300);
+ * if (rows.dispatch[0] !== 3) throw new Error();
  * ```
  */
 export class PerElementProgram {
@@ -186,7 +190,7 @@ export class PerElementProgram {
   shaderKey: string;
   /** Every output dimension on the x axis. */
   dispatchLayout: { x: number[] };
-  /** Workgroups: ceil(size / 128). */
+  /** Workgroups: ceil(invocations / 128). */
   dispatch: [number, number, number];
   /** 128 invocations per workgroup. */
   workgroupSize: [number, number, number] = [128, 1, 1];
@@ -202,6 +206,7 @@ export class PerElementProgram {
     shaderKey: string,
     wgsl: string,
     uniforms: string,
+    invocations: number = sizeOf(shape),
   ) {
     this.outputShape = shape;
     this.variableNames = variableNames;
@@ -209,7 +214,7 @@ export class PerElementProgram {
     this.uniforms = uniforms;
     this.#wgsl = wgsl;
     this.dispatchLayout = { x: shape.map((_, i) => i) };
-    this.dispatch = [Math.ceil(sizeOf(shape) / 128), 1, 1];
+    this.dispatch = [Math.ceil(invocations / 128), 1, 1];
   }
   /** The WGSL of the program's main function. */
   getUserCode(): string {

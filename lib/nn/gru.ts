@@ -105,7 +105,9 @@ function gruEncode(
     // Per-step inputs by unstack, not slice: the gradient of a slice is a
     // zero-padded copy of the whole input, which made backprop O(L^2) in memory.
     const [gz, gr, gn] = tf.split(gx, 3, 2).map((g) => tf.unstack(g, 1));
-    let h: tf.Tensor2D = tf.zeros([B, d]);
+    // Filled where it lives (tf.zeros builds its values on the host: a
+    // B x d upload per call on webgpu).
+    let h: tf.Tensor2D = tf.fill([B, d], 0);
     const outs: tf.Tensor2D[] = [];
     for (let t = 0; t < L; t++) {
       const hh = tf.add(tf.matMul(h, params[`${p}.wh`]), params[`${p}.bh`]);

@@ -37,6 +37,10 @@ import {
 } from "./layers.ts";
 import type { Rng } from "../util/rng.ts";
 import { attentionMaskOf } from "../backend/attention_mask.ts";
+import {
+  fusedAttention,
+  fusedAttentionAvailable,
+} from "../backend/attention_kernel.ts";
 
 /** SASRec hyper-parameters. */
 export interface SasrecConfig {
@@ -216,24 +220,40 @@ export function causalSelfAttention(
   const dh = d / H;
   return tf.tidy(() => {
     const xq = Q === L ? x : tf.slice(x, [0, L - Q, 0], [B, Q, d]);
-    // [B, n, d] -> [B * H, n, dh]
-    const split = (t: tf.Tensor, n: number) =>
-      tf.reshape(tf.transpose(tf.reshape(t, [B, n, H, dh]), [0, 2, 1, 3]), [
-        B * H,
-        n,
-        dh,
-      ]);
-    const q = split(dense(params, names.q, xq), Q);
-    const k = split(dense(params, names.k, x), L);
-    const v = split(dense(params, names.v, x), L);
-    let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh));
-    scores = tf.add(tf.reshape(scores, [B, H, Q, L]), mask); // [B, H, Q, L]
-    const probs = dropout(tf.softmax(scores), opts.attnRate, opts.rng);
-    const ctx = tf.matMul(tf.reshape(probs, [B * H, Q, L]), v); // [B*H, Q, dh]
-    const merged = tf.reshape(
-      tf.transpose(tf.reshape(ctx, [B, H, Q, dh]), [0, 2, 1, 3]),
-      [B, Q, d],
-    );
+    let merged: tf.Tensor; // [B, Q, d]
+    if (fusedAttentionAvailable()) {
+      // webgpu: one kernel on the heads where they are, [B, n, d]
+      // (lib/backend/attention_kernel.ts), the same dropout elements from a
+      // seed drawn where `dropout` draws it.
+      const q = dense(params, names.q, xq) as tf.Tensor3D;
+      const k = dense(params, names.k, x) as tf.Tensor3D;
+      const v = dense(params, names.v, x) as tf.Tensor3D;
+      const drop = opts.rng !== undefined && opts.attnRate > 0;
+      merged = fusedAttention(q, k, v, mask, {
+        heads: H,
+        rate: drop ? opts.attnRate : 0,
+        seed: drop ? opts.rng!.seed() : 0,
+      });
+    } else {
+      // [B, n, d] -> [B * H, n, dh]
+      const split = (t: tf.Tensor, n: number) =>
+        tf.reshape(tf.transpose(tf.reshape(t, [B, n, H, dh]), [0, 2, 1, 3]), [
+          B * H,
+          n,
+          dh,
+        ]);
+      const q = split(dense(params, names.q, xq), Q);
+      const k = split(dense(params, names.k, x), L);
+      const v = split(dense(params, names.v, x), L);
+      let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh));
+      scores = tf.add(tf.reshape(scores, [B, H, Q, L]), mask); // [B, H, Q, L]
+      const probs = dropout(tf.softmax(scores), opts.attnRate, opts.rng);
+      const ctx = tf.matMul(tf.reshape(probs, [B * H, Q, L]), v); // [B*H, Q, dh]
+      merged = tf.reshape(
+        tf.transpose(tf.reshape(ctx, [B, H, Q, dh]), [0, 2, 1, 3]),
+        [B, Q, d],
+      );
+    }
     const out = dropout(dense(params, names.o, merged), opts.rate, opts.rng);
     return layerNorm(params, names.lnAttn, tf.add(xq, out)) as tf.Tensor3D;
   });
