@@ -403,8 +403,9 @@ Deno.test("legacy: a checkpoint holding the old flat config evaluates as it did"
     // rewrite best.ckpt's config as version 0.1.0 wrote it: every key
     const path = `${out}/best.ckpt`;
     const ck = decodeCheckpoint(await Deno.readFile(path), path);
-    // (0.1.0 had no presets)
-    const { preset: _, ...current } = trained.config;
+    // (0.1.0 had no presets and no learning-rate schedule)
+    const { preset: _p, lrWarmup: _w, lrDecay: _d, ...current } =
+      trained.config;
     const flat = { ...LEGACY_DEFAULTS, ...current };
     assertEquals(Object.keys(flat).length, 66);
     ck.meta.config = flat;

@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { runSchedule } from "../optim/schedule.ts";
 import * as tf from "@tensorflow/tfjs";
 import type { SplitDataset } from "../data/types.ts";
 import type { Params } from "../nn/params.ts";
@@ -253,7 +254,7 @@ export function contrastive(
     params,
     stepper: jointStepper(
       objective,
-      adam(cfg.lr, { weightDecay: cfg.weightDecay }),
+      adam(runSchedule(cfg, split), { weightDecay: cfg.weightDecay }),
       trainable,
     ),
     objective,

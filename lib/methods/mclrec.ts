@@ -50,6 +50,7 @@
  *
  * @module
  */
+import { runSchedule, type Schedule } from "../optim/schedule.ts";
 import * as tf from "@tensorflow/tfjs";
 import type { Params } from "../nn/params.ts";
 import { buildEncoder } from "../nn/encoders.ts";
@@ -285,15 +286,18 @@ export const mclrec: MethodDef<
       return weighted({ cl2: [1, cl2(v)], reg: [gamma, reg(v)] });
     };
 
-    const opt = (lr: number) => adam(lr, { weightDecay: cfg.weightDecay });
+    const opt = (lr: number | Schedule) =>
+      adam(lr, { weightDecay: cfg.weightDecay });
+    // The encoder follows the run's schedule; the augmenters keep augLr.
+    const lr = runSchedule(cfg, split);
     const stepper: Stepper<MclrecBatch> = cfg.metaStep === "joint"
-      ? jointStepper(encoderLoss, opt(cfg.lr), [...encNames, ...augNames])
+      ? jointStepper(encoderLoss, opt(lr), [...encNames, ...augNames])
       : metaStepper(
         {
           name: "encoder",
           trainable: encNames,
           loss: encoderLoss,
-          tx: opt(cfg.lr),
+          tx: opt(lr),
         },
         {
           name: "augmenters",

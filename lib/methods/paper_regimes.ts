@@ -41,7 +41,7 @@ export const PAPER_ENCODER = {
  * The Salesforce family's next-item training: BCE with one negative per
  * position (ours drawn outside the user's training items only, never from
  * the validation or test future, which the reference code uses), Adam at
- * 1e-3 without weight decay, batch 256, dropout 0.5, early stopping after
+ * a constant 1e-3 without weight decay, batch 256, dropout 0.5, early stopping after
  * 40 evaluations without a better validation NDCG@20, at most 300 epochs.
  *
  * @example
@@ -57,6 +57,8 @@ export const SALESFORCE_TRAINING = {
   loss: "bce",
   samples: "sequences",
   lr: 0.001,
+  lrWarmup: 0,
+  lrDecay: "none",
   weightDecay: 0,
   batchSize: 256,
   dropout: 0.5,
@@ -110,6 +112,8 @@ export const RECBOLE_TRAINING = {
   loss: "ce",
   samples: "prefixes",
   lr: 0.001,
+  lrWarmup: 0,
+  lrDecay: "none",
   weightDecay: 0,
   batchSize: 256,
   dropout: 0.5,

@@ -65,6 +65,7 @@
  *
  * @module
  */
+import { runSchedule } from "../optim/schedule.ts";
 import {
   MASK_TOKEN_DIFFERENCE,
   SALESFORCE_DIFFERENCES,
@@ -482,7 +483,7 @@ export const s4rec: MethodDef<S4recViewConfig & S4recConfig, S4RecModel> =
         params,
         stepper: jointStepper(
           parts,
-          adam(cfg.lr, { weightDecay: cfg.weightDecay }),
+          adam(runSchedule(cfg, split), { weightDecay: cfg.weightDecay }),
           trainable,
         ),
         objective: parts,

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { runSchedule } from "../optim/schedule.ts";
 import type { Params } from "../nn/params.ts";
 import { buildEncoder } from "../nn/encoders.ts";
 import { adam } from "../optim/transform.ts";
@@ -80,7 +81,7 @@ export const sasrec: MethodDef<NextItemConfig> = defineMethod({
       params,
       stepper: jointStepper(
         objective,
-        adam(cfg.lr, { weightDecay: cfg.weightDecay }),
+        adam(runSchedule(cfg, split), { weightDecay: cfg.weightDecay }),
         Object.keys(params),
       ),
       objective,

@@ -13,6 +13,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Tensor } from "../util/tensor_types.ts";
 import type { Params } from "../nn/params.ts";
 import { fusedAdamAvailable, fusedAdamStep } from "../backend/adam_kernel.ts";
+import type { Schedule } from "./schedule.ts";
 
 /** Named tensors (gradients, updates, or moments). */
 export type TensorMap = Record<string, Tensor>;
@@ -60,6 +61,34 @@ export function scale(factor: number): GradientTransformation {
       grads,
       state,
     ) => [mapTensors(grads, (g) => tf.mul(g, factor)), state],
+  };
+}
+
+/**
+ * Multiply the updates by `schedule(count)`, count = 1 for the first update
+ * (state: the count), as optax's `scale_by_schedule`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { scaleBySchedule } from "./transform.ts";
+ * const tx = scaleBySchedule((c) => 10 * c);
+ * const g = { w: tf.tensor1d([1, -2]) };
+ * const [u1, s1] = tx.update(g, tx.init({}), {});
+ * const [u2, s2] = tx.update(g, s1, {});
+ * if (u1.w.dataSync().join() !== "10,-20" || u2.w.dataSync().join() !== "20,-40" || s2 !== 2) throw new Error();
+ * ```
+ */
+export function scaleBySchedule(
+  schedule: (count: number) => number,
+): GradientTransformation {
+  return {
+    init: () => 0,
+    update: (grads, state) => {
+      const count = (state as number) + 1;
+      const f = schedule(count);
+      return [mapTensors(grads, (g) => tf.mul(g, f)), count];
+    },
   };
 }
 
@@ -207,7 +236,8 @@ export function chain(
 }
 
 /**
- * Adam with learning rate `lr` and optional decoupled weight decay.
+ * Adam with learning rate `lr` (a number, or a schedule of the step count,
+ * e.g. `warmupDecay` of `./schedule.ts`) and optional decoupled weight decay.
  *
  * @example
  * ```ts
@@ -219,15 +249,23 @@ export function chain(
  * // -lr * (sign(g) + 0.5 * w): -0.15 and 0.05 (up to eps)
  * const v = u.w.dataSync();
  * if (Math.abs(v[0] + 0.15) > 1e-6 || Math.abs(v[1] - 0.05) > 1e-6) throw new Error(String(v));
+ * // a schedule: the first step at half the rate
+ * const half = adam((c) => c === 1 ? 0.05 : 0.1);
+ * const [h] = half.update({ w: tf.tensor1d([2, -3]) }, half.init({ w }), { w });
+ * if (Math.abs(h.w.dataSync()[0] + 0.05) > 1e-6) throw new Error();
  * ```
  */
 export function adam(
-  lr: number,
+  lr: number | Schedule,
   opts: { b1?: number; b2?: number; eps?: number; weightDecay?: number } = {},
 ): GradientTransformation {
   const parts = [scaleByAdam(opts)];
   if (opts.weightDecay) parts.push(addDecayedWeights(opts.weightDecay));
-  parts.push(scale(-lr));
+  // A constant rate keeps the plain scale (the same ops as before schedules).
+  const lrAt = typeof lr === "number" ? () => lr : lr;
+  parts.push(
+    typeof lr === "number" ? scale(-lr) : scaleBySchedule((c) => -lr(c)),
+  );
   const composed = chain(...parts);
   const b1 = opts.b1 ?? 0.9, b2 = opts.b2 ?? 0.999, eps = opts.eps ?? 1e-8;
   const wd = opts.weightDecay ?? 0;
@@ -253,7 +291,7 @@ export function adam(
         b1,
         b2,
         eps,
-        lr,
+        lr: lrAt(count),
         wd,
         c1: 1 - Math.pow(b1, count),
         c2: 1 - Math.pow(b2, count),

@@ -39,8 +39,12 @@ export interface CommonConfig {
   dropout: number;
   /** Training regime (each has its own keys). */
   loss: LossName;
-  /** Adam learning rate. */
+  /** Adam learning rate (the peak, with a warm-up or decay). */
   lr: number;
+  /** Linear warm-up of the learning rate, in epochs (0 = none). */
+  lrWarmup: number;
+  /** Decay of the learning rate after the warm-up. */
+  lrDecay: "none" | "cosine" | "linear";
   /** Decoupled weight decay. */
   weightDecay: number;
   /** Training sequences per batch. */
@@ -124,7 +128,22 @@ export const COMMON_KEYS: KeySpecsOf<CommonConfig> = {
       'or sampled softmax over S negatives shared by the batch with the log-Q correction ("sampled", ' +
       "with its keys sampledNegatives and sampler).",
   ),
-  lr: posNum(1e-3, "Adam learning rate."),
+  lr: posNum(
+    1e-3,
+    "Adam learning rate (the peak rate with lrWarmup or lrDecay).",
+  ),
+  lrWarmup: nonNeg(
+    0,
+    "Linear warm-up of the learning rate from 0 over this many epochs (fractions allowed; 0 = none). " +
+      "MCLRec's augmenters keep their own augLr.",
+  ),
+  lrDecay: choice(
+    ["none", "cosine", "linear"],
+    "none",
+    'Decay of the learning rate after the warm-up: "cosine" or "linear" down to lr / 10 at the ' +
+      "last epoch (`epochs`), then held; early stopping may end the run before. (A --resume with " +
+      "another --epochs moves the decay's end from there on.)",
+  ),
   weightDecay: nonNeg(0, "Decoupled weight decay."),
   batchSize: posInt(256, "Training sequences per batch."),
   bucket: nonNegInt(
