@@ -16,3 +16,4 @@ export * from "./srma.ts";
 export * from "./mclrec.ts";
 export * from "./s4rec.ts";
 export * from "./build.ts";
+export * from "./paper_regimes.ts";

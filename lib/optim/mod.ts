@@ -7,3 +7,4 @@ export * from "./transform.ts";
 export * from "./stepper.ts";
 export * from "./meta.ts";
 export * from "./deferred.ts";
+export * from "./schedule.ts";
