@@ -26,7 +26,8 @@ if (!["ce", "bce"].includes(loss) || !(rounds >= 1)) {
   throw new Error("usage: epoch_ratios.ts [ce|bce] [rounds >= 1]");
 }
 const backend = await initBackend("wasm");
-const { split } = await beautySplit();
+const { split, source } = await beautySplit();
+console.log(`bench data: ${source}`);
 const specs = Deno.args.length > 2
   ? Deno.args.slice(2)
   : registered().map((m) => m.name);

@@ -369,3 +369,44 @@ Deno.test("the search spaces in bench/tune parse and every trial's config resolv
   }
   assert(n > 0, "no space in bench/tune");
 });
+
+Deno.test("cli tune: a trial folder held by another live run stops this process with the owner named, and nothing of the trial written", async () => {
+  const { lockFolder } = await import("../lib/util/lock.ts");
+  const dir = await Deno.makeTempDir({ prefix: "seqssl_tune_" });
+  try {
+    const space = `${dir}/space.yaml`;
+    await Deno.writeTextFile(
+      space,
+      "base: { hidden: 8, heads: 1, layers: 1, maxLen: 10, synthUsers: 60, synthItems: 40, epochs: 1 }\nparams:\n  lr: [0.01, 0.001]\n",
+    );
+    const out = `${dir}/out`;
+    await Deno.mkdir(`${out}/trial-1`, { recursive: true });
+    // another process of the same part, mid-trial
+    const other = await lockFolder(`${out}/trial-1`, "seqssl tune (other)");
+    try {
+      const r = await runCli([
+        "tune",
+        "--space",
+        space,
+        "--backend",
+        "cpu",
+        "--out",
+        out,
+        "--json",
+      ]);
+      assertEquals(r.code, 1);
+      assert(
+        r.err.includes(`${out}/trial-1`) &&
+          r.err.includes("seqssl tune (other)"),
+        r.err,
+      );
+      assertEquals(r.err.trim().split("\n").length, 1, r.err);
+      const left = await Array.fromAsync(Deno.readDir(`${out}/trial-1`));
+      assertEquals(left.map((e) => e.name), ["seqssl.lock"]);
+    } finally {
+      other.release();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
