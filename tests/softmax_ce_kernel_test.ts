@@ -2,7 +2,11 @@
 // float64 TypeScript reference (loss, dH, dE) on random data with padding
 // targets, tied logits, an item count that is no multiple of anything, R = 1
 // and several backward chunks; and against tf's composed CE (softmaxCE on
-// the gathered rows and sliced table) on webgpu. Skips without an adapter.
+// the gathered rows and sliced table) on webgpu. The forward kernel is tiled
+// (4 rows per workgroup, 64 invocations sharing out the items): R = 37 and
+// R = 6 end in a partial tile, N = 5 leaves most invocations without an
+// item, N = 70 gives some invocations two, and a tile of padding rows only
+// must still write its zeros. Skips without an adapter.
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, probeWebGpu } from "../lib/backend/init.ts";
 import {
@@ -136,6 +140,18 @@ Deno.test({
       check(
         `seed ${seed}`,
         await fused(H, E, t, R, d, chunk),
+        reference(H, E, t, R, d),
+        1e-5,
+      );
+    }
+    // a first tile of padding rows only, then a partial tile; N = 70 > 64
+    {
+      const R = 6, N = 70, d = 5;
+      const { H, E } = randomCase(5, R, N, d);
+      const t = Int32Array.of(0, 0, 0, 0, 70, 1);
+      check(
+        "padding tile",
+        await fused(H, E, t, R, d),
         reference(H, E, t, R, d),
         1e-5,
       );

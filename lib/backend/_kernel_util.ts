@@ -221,3 +221,68 @@ export class PerElementProgram {
     return this.#wgsl;
   }
 }
+
+/**
+ * A tfjs WebGPU program of `groups` workgroups of `threads` invocations,
+ * for shaders that share work inside a workgroup (workgroup memory and
+ * barriers, reading tfjs's `workgroupId` and `localId`): the tiled
+ * cross-entropy's. `variableNames` as for {@linkcode PerElementProgram}.
+ * At most 65,535 workgroups (one dispatch dimension).
+ *
+ * @example
+ * ```ts
+ * import { WorkgroupProgram } from "./_kernel_util.ts";
+ * const p = new WorkgroupProgram([10], ["x"], "k", "fn main() {}", "", 3, 64);
+ * if (p.dispatch.join() !== "3,1,1" || p.workgroupSize[0] !== 64) throw new Error();
+ * let msg = "";
+ * try { new WorkgroupProgram([1], ["x"], "k", "", "", 70000, 64); } catch (e) { msg = String(e); }
+ * if (!msg.includes("70000 workgroups")) throw new Error(msg);
+ * ```
+ */
+export class WorkgroupProgram {
+  /** The shader's inputs, in binding order. */
+  variableNames: string[];
+  /** The output's shape. */
+  outputShape: number[];
+  /** tfjs's cache key of the compiled shader. */
+  shaderKey: string;
+  /** Every output dimension on the x axis. */
+  dispatchLayout: { x: number[] };
+  /** Workgroups, on x. */
+  dispatch: [number, number, number];
+  /** Invocations per workgroup, on x. */
+  workgroupSize: [number, number, number];
+  /** tfjs passes the output's size as a uniform. */
+  size = true;
+  /** The shader's own uniforms. */
+  uniforms: string;
+  #wgsl: string;
+  /** A program for `shape` running `wgsl` in `groups` x `threads`. */
+  constructor(
+    shape: number[],
+    variableNames: string[],
+    shaderKey: string,
+    wgsl: string,
+    uniforms: string,
+    groups: number,
+    threads: number,
+  ) {
+    if (groups > 65535) {
+      throw new Error(
+        `${shaderKey}: ${groups} workgroups, more than one dispatch dimension holds (65535)`,
+      );
+    }
+    this.outputShape = shape;
+    this.variableNames = variableNames;
+    this.shaderKey = shaderKey;
+    this.uniforms = uniforms;
+    this.#wgsl = wgsl;
+    this.dispatchLayout = { x: shape.map((_, i) => i) };
+    this.dispatch = [groups, 1, 1];
+    this.workgroupSize = [threads, 1, 1];
+  }
+  /** The WGSL of the program's main function. */
+  getUserCode(): string {
+    return this.#wgsl;
+  }
+}

@@ -13,9 +13,11 @@
  *                                            0 and N + 1)
  *   dH = G E,   dE = G^T H
  *
- * Forward: the tfjs kernel `SeqsslSoftmaxCERows` (one WGSL invocation per
- * row, an online log-sum-exp streaming over the items: nothing of size
- * `R x N` is written). Backward, per chunk of rows: the chunk's logits by
+ * Forward: the tfjs kernel `SeqsslSoftmaxCERows`: one workgroup per tile
+ * of 4 rows, whose 64 invocations share out the items, each keeping an
+ * online log-sum-exp per row, merged by a tree reduction in workgroup
+ * memory (nothing of size `R x N` is written; each item row read serves 4
+ * rows). Backward, per chunk of rows: the chunk's logits by
  * one matmul, the tile `G` by the kernel `SeqsslSoftmaxCEGrad`, then two
  * matmuls. Both kernels are registered for webgpu only; cpu and wasm keep
  * the composed ops of `lib/losses/rec.ts`.
@@ -29,12 +31,15 @@ import {
   registerWhereMissing,
   type TensorInfo,
   type WebGpuBackendLike,
+  WorkgroupProgram,
 } from "./_kernel_util.ts";
 import {
   SOFTMAX_CE_GRAD_UNIFORMS,
   SOFTMAX_CE_GRAD_WGSL,
   SOFTMAX_CE_ROWS_UNIFORMS,
   SOFTMAX_CE_ROWS_WGSL,
+  SOFTMAX_CE_TILE_ROWS,
+  SOFTMAX_CE_TILE_THREADS,
 } from "../../kernels/softmax_ce.ts";
 import type { Scalar, Tensor, Tensor2D } from "../util/tensor_types.ts";
 
@@ -47,12 +52,14 @@ function rowsKernel(args: KernelArgs): TensorInfo {
   const { hid, emb, tgt } = args.inputs as Record<string, TensorInfo>;
   const backend = args.backend as unknown as WebGpuBackendLike;
   return backend.runWebGPUProgram(
-    new PerElementProgram(
+    new WorkgroupProgram(
       [hid.shape[0]],
       ["hid", "emb", "tgt"],
-      "seqssl_softmax_ce_rows",
+      "seqssl_softmax_ce_rows_tiled",
       SOFTMAX_CE_ROWS_WGSL,
       SOFTMAX_CE_ROWS_UNIFORMS,
+      Math.ceil(hid.shape[0] / SOFTMAX_CE_TILE_ROWS),
+      SOFTMAX_CE_TILE_THREADS,
     ),
     [hid, emb, tgt],
     "float32",
