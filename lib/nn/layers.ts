@@ -10,6 +10,11 @@ import type { Params } from "./params.ts";
 import { constVar, normalVar } from "./params.ts";
 import type { Rng } from "../util/rng.ts";
 import { counterDropout } from "../backend/counter_dropout.ts";
+import {
+  fusedLayerNorm,
+  fusedLayerNormAvailable,
+} from "../backend/layer_norm_kernel.ts";
+import { fusedGelu, fusedGeluAvailable } from "../backend/gelu_kernel.ts";
 
 /**
  * Add a dense layer's weights `${name}.w` [inDim, outDim] ~ N(0, std^2) and
@@ -39,7 +44,8 @@ export function initDense(
 }
 
 /**
- * y = x W + b over the last axis of x (any rank).
+ * y = x W + b over the last axis of x (any rank). On webgpu one fused
+ * matmul-with-bias dispatch.
  *
  * @example
  * ```ts
@@ -57,7 +63,13 @@ export function dense(params: Params, name: string, x: Tensor): Tensor {
   const b = params[`${name}.b`];
   const inDim = x.shape[x.shape.length - 1];
   const lead = x.shape.slice(0, -1) as number[];
-  const y = tf.add(tf.matMul(tf.reshape(x, [-1, inDim]), w), b);
+  const x2 = tf.reshape(x, [-1, inDim]) as Tensor2D;
+  // webgpu: the bias rides in the matmul's dispatch (tfjs's fused matmul,
+  // whose gradient is the same two matmuls and bias sum); cpu and wasm
+  // keep the two ops.
+  const y = tf.getBackend() === "webgpu"
+    ? tf.fused.matMul({ a: x2, b: w as Tensor2D, bias: b })
+    : tf.add(tf.matMul(x2, w), b);
   return tf.reshape(y, [...lead, w.shape[1] as number]);
 }
 
@@ -116,6 +128,8 @@ const layerNormCache = new Map<
  * LayerNorm over the last axis as one op with a hand-written gradient:
  * y = g * xhat + b, xhat = (x - mean) * rstd; backward
  * dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * g.
+ * On webgpu the same maths runs as fused kernels
+ * (`lib/backend/layer_norm_kernel.ts`); cpu and wasm run the tfjs ops.
  *
  * @example
  * ```ts
@@ -131,6 +145,9 @@ export function layerNormOp(
   b: Tensor,
   eps = 1e-12,
 ): Tensor {
+  // webgpu: the fused kernels (lib/backend/layer_norm_kernel.ts), the same
+  // maths in one dispatch forward and four backward.
+  if (fusedLayerNormAvailable()) return fusedLayerNorm(x, g, b, eps);
   let op = layerNormCache.get(eps);
   if (!op) {
     op = tf.customGrad(
@@ -185,7 +202,8 @@ export function layerNormOp(
  * ```
  */
 export function gelu(x: Tensor): Tensor {
-  return geluOp(x);
+  // webgpu: two fused kernels (lib/backend/gelu_kernel.ts), the same maths
+  return fusedGeluAvailable() ? fusedGelu(x) : geluOp(x);
 }
 
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
