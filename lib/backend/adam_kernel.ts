@@ -16,6 +16,11 @@
  * uploaded. Registered for webgpu only: on cpu and wasm the composed ops
  * run as they are.
  *
+ * {@linkcode fusedAdamInPlace} does the whole step of a tensor in ONE
+ * dispatch: a compute pass of seqssl's own WGSL (tfjs's programs read
+ * their inputs only), encoded into tfjs's command stream, that writes the
+ * parameter and both moments over in place.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
@@ -26,7 +31,12 @@ import {
   type TensorInfo,
   type WebGpuBackendLike,
 } from "./_kernel_util.ts";
-import { ADAM_UNIFORMS, adamWgsl } from "../../kernels/adam.ts";
+import {
+  ADAM_INPLACE_UNIFORMS,
+  ADAM_UNIFORMS,
+  adamInPlaceWgsl,
+  adamWgsl,
+} from "../../kernels/adam.ts";
 
 /** The tfjs kernel name of the fused Adam step. */
 const ADAM_KERNEL = "SeqsslAdam";
@@ -198,4 +208,183 @@ export function fusedAdamStep(
       { ...k, which } as unknown as tf.NamedAttrMap,
     ) as tf.Tensor;
   return { m: run(0), v: run(1), u: run(2) };
+}
+
+/** The parts of tfjs's `WebGPUBackend` the in-place step drives. */
+interface RawWebGpuBackend {
+  device: GPUDevice;
+  tensorMap: {
+    get(dataId: object): { resource: unknown; values: unknown } | undefined;
+  };
+  uploadToGPU(dataId: object): void;
+  refCount(dataId: object): number;
+  ensureCommandEncoderReady(): void;
+  commandEncoder: GPUCommandEncoder;
+  computePassEncoder: GPUComputePassEncoder | null;
+  dispatchCountInPass: number;
+  commandQueueOwnedIds: WeakSet<object>;
+  activeTimers: unknown;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+  makeUniforms(
+    u: { type: string; data: number[] }[],
+  ): { offset: number; size: number; buffer: GPUBuffer };
+}
+
+const WORKGROUP = 64, MAX_GROUPS = 65535;
+const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
+function pipelineFor(
+  device: GPUDevice,
+  decay: boolean,
+  gated: boolean,
+): GPUComputePipeline {
+  let byKey = pipelines.get(device);
+  if (!byKey) pipelines.set(device, byKey = new Map());
+  const key = `${decay}_${gated}`;
+  let pipe = byKey.get(key);
+  if (!pipe) {
+    const module = device.createShaderModule({
+      code: adamInPlaceWgsl(decay, gated),
+    });
+    pipe = device.createComputePipeline({
+      layout: "auto",
+      compute: { module, entryPoint: "main" },
+    });
+    byKey.set(key, pipe);
+  }
+  return pipe;
+}
+
+/** `t` if nothing else holds its buffer, else a copy that owns one. */
+function owned(b: RawWebGpuBackend, t: tf.Tensor): tf.Tensor {
+  return b.refCount(t.dataId) === 1 ? t : tf.mul(t, 1); // x * 1 is x
+}
+
+/** The GPU buffer of `t` (uploaded first if it is still on the host). */
+function bufferOf(b: RawWebGpuBackend, t: tf.Tensor): GPUBuffer {
+  if (t.dtype !== "float32") {
+    throw new Error(`fusedAdamInPlace: expected float32, found ${t.dtype}`);
+  }
+  b.uploadToGPU(t.dataId);
+  const r = b.tensorMap.get(t.dataId)?.resource;
+  if (!(r instanceof GPUBuffer)) {
+    throw new Error("fusedAdamInPlace: tensor not in a GPU buffer");
+  }
+  return r;
+}
+
+/**
+ * One Adam step of one tensor in ONE webgpu dispatch, in place: `p` (a
+ * variable) becomes the updated parameter and `m`, `v` the new moments,
+ * as {@linkcode fusedAdamStep} followed by `p + u` would make them (the
+ * same f32 operations). `g` is only read. Where `m` or `v` shares its
+ * buffer with another tensor, a copy is written instead: keep the moments
+ * returned (`m` and `v` themselves otherwise). `p` is made to own its
+ * buffer first if it does not. With a `gate` (a float scalar on the
+ * device): where it is 0, nothing is written. Only where
+ * {@linkcode fusedAdamAvailable}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { fusedAdamInPlace } from "./adam_kernel.ts";
+ * import { initBackend, probeWebGpu } from "./init.ts";
+ * if (await probeWebGpu()) {
+ *   await initBackend("webgpu");
+ *   const p = tf.variable(tf.tensor1d([1, 1]));
+ *   const m = tf.zeros([2]), v = tf.zeros([2]);
+ *   const k = { b1: 0.9, b2: 0.999, eps: 1e-8, c1: 0.1, c2: 0.001, lr: 0.5, wd: 0 };
+ *   const r = fusedAdamInPlace(p, m, v, tf.tensor1d([2, -3]), k);
+ *   // the first step moves each weight by lr against the gradient's sign
+ *   const d = await p.data();
+ *   if (r.m !== m || Math.abs(d[0] - 0.5) > 1e-6 || Math.abs(d[1] - 1.5) > 1e-6) {
+ *     throw new Error(String(d));
+ *   }
+ * }
+ * ```
+ */
+export function fusedAdamInPlace(
+  p: tf.Variable,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  g: tf.Tensor,
+  k: AdamStepConstants,
+  gate?: tf.Tensor,
+): { m: tf.Tensor; v: tf.Tensor } {
+  if (tf.getBackend() !== "webgpu") {
+    throw new Error(
+      `fusedAdamInPlace: needs webgpu, found '${tf.getBackend()}'`,
+    );
+  }
+  const b = tf.backend() as unknown as RawWebGpuBackend;
+  const n = p.size;
+  for (const t of [m, v, g]) {
+    if (t.size !== n) {
+      throw new Error(`fusedAdamInPlace: sizes ${t.size} and ${n} differ`);
+    }
+  }
+  if (b.refCount(p.dataId) !== 1) {
+    const c = owned(b, p);
+    p.assign(c);
+    c.dispose();
+  }
+  m = owned(b, m);
+  v = owned(b, v);
+  if (n === 0) return { m, v };
+  const held = gate ? [p, m, v, g, gate] : [p, m, v, g];
+  const buffers = held.map((t) => bufferOf(b, t));
+  const groups = Math.ceil(n / WORKGROUP);
+  const x = Math.min(groups, MAX_GROUPS), y = Math.ceil(groups / x);
+  const f = (d: number) => ({ type: "float32", data: [d] });
+  const i = (d: number) => ({ type: "uint32", data: [d] });
+  const values: Record<(typeof ADAM_INPLACE_UNIFORMS)[number], number> = {
+    b1: k.b1,
+    nb1: 1 - k.b1,
+    b2: k.b2,
+    nb2: 1 - k.b2,
+    c1: k.c1,
+    c2: k.c2,
+    eps: k.eps,
+    wd: k.wd,
+    nlr: -k.lr,
+    size: n,
+    rowGroups: x,
+    pad: 0,
+  };
+  const uniforms = b.makeUniforms(
+    ADAM_INPLACE_UNIFORMS.map((name, j) =>
+      j < 9 ? f(values[name]) : i(values[name])
+    ),
+  );
+  const pipeline = pipelineFor(b.device, k.wd !== 0, gate !== undefined);
+  const bindGroup = b.device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [
+      ...buffers.map((buffer, j) => ({ binding: j, resource: { buffer } })),
+      { binding: buffers.length, resource: uniforms },
+    ],
+  });
+  // Disposal of any of these waits for the submit (as tfjs's own kernels).
+  for (const t of held) b.commandQueueOwnedIds.add(t.dataId);
+  // The same recording as tfjs's recordAndSubmit: into the open pass.
+  b.ensureCommandEncoderReady();
+  if (!b.computePassEncoder) {
+    b.computePassEncoder = b.commandEncoder.beginComputePass({});
+  }
+  b.computePassEncoder.setPipeline(pipeline);
+  b.computePassEncoder.setBindGroup(0, bindGroup);
+  b.computePassEncoder.dispatchWorkgroups(x, y, 1);
+  b.dispatchCountInPass++;
+  if (
+    b.activeTimers != null ||
+    tf.env().getNumber("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE") <=
+      b.dispatchCountInPass
+  ) {
+    b.endComputePassEncoder();
+    b.submitQueue();
+  }
+  // Values cached on the host by an earlier read are stale now.
+  for (const t of [p, m, v]) b.tensorMap.get(t.dataId)!.values = null;
+  return { m, v };
 }

@@ -18,7 +18,7 @@ import type {
   StateTree,
   TensorMap,
 } from "./transform.ts";
-import { applyUpdates, disposeTree } from "./transform.ts";
+import { applyUpdates, disposeReplaced, disposeTree } from "./transform.ts";
 
 import type { LossOutput } from "../losses/combine.ts";
 import type { TrainBatch } from "../data/types.ts";
@@ -321,6 +321,18 @@ export function jointStepper<B>(
         const r = deviceGradients(loss, params, batch, rng, trainable);
         const gate = deferred.gateWith(r.packed);
         deferred.add(r.packed, r.names);
+        if (tx.inPlace?.() === true && tx.applyInPlace) {
+          // webgpu: parameters and moments written over, one dispatch each.
+          const next = tx.applyInPlace(
+            r.grads,
+            optState,
+            subset(params, trainable),
+            gate,
+          );
+          disposeTree(r.grads);
+          disposeReplaced(optState, next);
+          return { optState: next, terms: {} };
+        }
         const [updates, next] = tx.update(
           r.grads,
           optState,
@@ -339,6 +351,17 @@ export function jointStepper<B>(
         rng,
         trainable,
       );
+      if (tx.inPlace?.() === true && tx.applyInPlace) {
+        // Parameters and moments written over, no update tensors.
+        const next = tx.applyInPlace(
+          grads,
+          optState,
+          subset(params, trainable),
+        );
+        disposeTree(grads);
+        disposeReplaced(optState, next);
+        return { optState: next, terms };
+      }
       const [updates, next] = tx.update(
         grads,
         optState,

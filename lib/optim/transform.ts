@@ -12,7 +12,11 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor } from "../util/tensor_types.ts";
 import type { Params } from "../nn/params.ts";
-import { fusedAdamAvailable, fusedAdamStep } from "../backend/adam_kernel.ts";
+import {
+  fusedAdamAvailable,
+  fusedAdamInPlace,
+  fusedAdamStep,
+} from "../backend/adam_kernel.ts";
 import type { Schedule } from "./schedule.ts";
 
 /** Named tensors (gradients, updates, or moments). */
@@ -41,6 +45,25 @@ export interface GradientTransformation {
   ): [TensorMap, StateTree];
   /** Whether `update` honours a `gate` now (on the active backend). */
   gated?(): boolean;
+  /**
+   * Whether {@linkcode GradientTransformation.applyInPlace} serves the
+   * active backend now.
+   */
+  inPlace?(): boolean;
+  /**
+   * The update applied to `params` in place, without update tensors: the
+   * parameters change as `update` then `applyUpdates` would change them,
+   * and the new state comes back. It may reuse the old state's tensors
+   * (written over): dispose the old state with
+   * {@linkcode disposeReplaced}, never use it again. Only where
+   * `inPlace()` is true; a `gate` as in `update` (where `gated()`).
+   */
+  applyInPlace?(
+    grads: TensorMap,
+    state: StateTree,
+    params: Params,
+    gate?: Tensor,
+  ): StateTree;
 }
 
 /**
@@ -269,9 +292,47 @@ export function adam(
   const composed = chain(...parts);
   const b1 = opts.b1 ?? 0.9, b2 = opts.b2 ?? 0.999, eps = opts.eps ?? 1e-8;
   const wd = opts.weightDecay ?? 0;
+  const constants = (count: number) => ({
+    b1,
+    b2,
+    eps,
+    lr: lrAt(count),
+    wd,
+    c1: 1 - Math.pow(b1, count),
+    c2: 1 - Math.pow(b2, count),
+  });
   return {
     init: composed.init,
     gated: fusedAdamAvailable,
+    inPlace: fusedAdamAvailable,
+    applyInPlace: (grads, state, params, gate) => {
+      // webgpu: one dispatch per tensor writes parameter and moments over.
+      const [s, ...rest] = state as [
+        { count: number; mu: TensorMap; nu: TensorMap },
+        ...StateTree[],
+      ];
+      const count = s.count + 1;
+      const k = constants(count);
+      const mu: TensorMap = { ...s.mu }, nu: TensorMap = { ...s.nu };
+      for (const [name, g] of Object.entries(grads)) {
+        const r = fusedAdamInPlace(
+          params[name],
+          s.mu[name],
+          s.nu[name],
+          g,
+          k,
+          gate,
+        );
+        mu[name] = r.m;
+        nu[name] = r.v;
+      }
+      // A schedule's own step count (the chain's last state) advances with
+      // Adam's, as the composed ops advance it.
+      const after = typeof lr === "number"
+        ? rest
+        : [...rest.slice(0, -1), count];
+      return [{ count, mu, nu }, ...after];
+    },
     update: (grads, state, params, gate) => {
       if (!fusedAdamAvailable()) {
         if (gate) {
@@ -287,15 +348,7 @@ export function adam(
         ...StateTree[],
       ];
       const count = s.count + 1;
-      const k = {
-        b1,
-        b2,
-        eps,
-        lr: lrAt(count),
-        wd,
-        c1: 1 - Math.pow(b1, count),
-        c2: 1 - Math.pow(b2, count),
-      };
+      const k = constants(count);
       const mu: TensorMap = {}, nu: TensorMap = {}, updates: TensorMap = {};
       for (const [name, g] of Object.entries(grads)) {
         const r = fusedAdamStep(
@@ -343,6 +396,37 @@ export function applyUpdates(params: Params, updates: TensorMap): void {
     next.dispose();
     u.dispose();
   }
+}
+
+/**
+ * Dispose the tensors of `old` that `next` does not hold (after
+ * {@linkcode GradientTransformation.applyInPlace}, which may carry tensors
+ * over into the new state).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { disposeReplaced } from "./transform.ts";
+ * const kept = tf.ones([1]), gone = tf.zeros([1]);
+ * disposeReplaced({ a: kept, b: gone }, [{ a: kept }]);
+ * if (kept.isDisposed || !gone.isDisposed) throw new Error();
+ * ```
+ */
+export function disposeReplaced(old: StateTree, next: StateTree): void {
+  const keep = new Set<Tensor>();
+  const collect = (t: StateTree) => {
+    if (t instanceof tf.Tensor) keep.add(t);
+    else if (Array.isArray(t)) t.forEach(collect);
+    else if (t && typeof t === "object") Object.values(t).forEach(collect);
+  };
+  collect(next);
+  const drop = (t: StateTree) => {
+    if (t instanceof tf.Tensor) {
+      if (!keep.has(t)) t.dispose();
+    } else if (Array.isArray(t)) t.forEach(drop);
+    else if (t && typeof t === "object") Object.values(t).forEach(drop);
+  };
+  drop(old);
 }
 
 /**
