@@ -340,3 +340,41 @@ Deno.test("wasm: gather of rows (the fixed path) and along other axes matches a 
   );
   tf.dispose([x, g, xi, gi, g1, gl, table, grads[table.name]]);
 });
+
+Deno.test("wasm: clone and data-preserving transposes share memory; other transposes still move data; values intact after the source is disposed", async () => {
+  await tf.setBackend("wasm");
+  // deno-lint-ignore no-explicit-any
+  const backend = tf.backend() as any;
+  const refs = (t: tf.Tensor) => backend.refCount(t.dataId) as number;
+  const r = mulberry32(12);
+  const xs = randFloats(4 * 3, r);
+  const x = tf.tensor2d(xs, [4, 3]);
+  const c = tf.clone(x);
+  assert(c.dataId === x.dataId && refs(x) === 2, "clone shares");
+  const same = tf.transpose(x, [0, 1]);
+  const row = tf.tensor3d(xs, [1, 4, 3]);
+  const moved = tf.transpose(row, [1, 0, 2]); // a size-1 axis moves: no data
+  assertEquals(moved.shape, [4, 1, 3]);
+  assert(same.dataId === x.dataId && moved.dataId === row.dataId, "shared");
+  const t = tf.transpose(x); // [3, 4]: data moves
+  assert(t.dataId !== x.dataId, "a real transpose gets its own memory");
+  const expectT: number[] = [];
+  for (let j = 0; j < 3; j++) {
+    for (let i = 0; i < 4; i++) expectT.push(xs[i * 3 + j]);
+  }
+  assertClose(await t.data(), expectT, 0, "transpose");
+  x.dispose();
+  row.dispose();
+  assertClose(await c.data(), xs, 0, "clone after its source is disposed");
+  assertClose(await same.data(), xs, 0, "no-op transpose");
+  assertClose(await moved.data(), xs, 0, "size-1 transpose");
+  assert(refs(c) === 2, "c and same hold it");
+  tf.dispose([c, same, moved, t]);
+  // a variable assigned a clone and the gradient through a no-op transpose
+  const v = tf.variable(tf.tensor2d(xs, [4, 3]));
+  const g = tf.grad((a: tf.Tensor) =>
+    tf.sum(tf.mul(tf.transpose(tf.clone(a), [0, 1]), a))
+  )(v);
+  assertClose(await g.data(), xs.map((z) => 2 * z), 1e-6, "gradient");
+  tf.dispose([v, g]);
+});

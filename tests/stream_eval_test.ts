@@ -1,6 +1,7 @@
 // Streaming full ranking (lib/eval/stream.ts): the item table scored in
 // blocks gives exactly the ranks, metrics and top-k of the one-block pass,
-// and the `repeatable` option keeps history items rankable.
+// and the `repeatable` option keeps history items rankable; the fused
+// rank-and-top-k pass equals a plain sort (ties, history, NaN).
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend/init.ts";
 import { synthetic } from "../lib/data/synthetic.ts";
@@ -11,7 +12,9 @@ import { makeRng } from "../lib/util/rng.ts";
 import { evaluate, type Scorer } from "../lib/eval/evaluate.ts";
 import { recommend } from "../lib/eval/recommend.ts";
 import type { SplitDataset } from "../lib/data/types.ts";
+import { itemBlocks, streamRanksAndTopK } from "../lib/eval/stream.ts";
 import { perturbParams } from "./_gradcheck.ts";
+import { mulberry32 } from "./_rng.ts";
 import { assert, assertEquals } from "./_assert.ts";
 
 await initBackend("wasm");
@@ -135,4 +138,84 @@ Deno.test("repeatable: a target in its own history can be a hit; by default it n
     });
     assertEquals(tr.ranks[0], 1);
   }
+});
+
+/**
+ * The plain reference: every item's score, history dropped, a full sort by
+ * (score descending, id ascending); the rank counts items strictly above
+ * the target; a target in its history or with a NaN score ranks last.
+ */
+function plainRanking(
+  scores: number[],
+  history: Int32Array,
+  target: number,
+  k: number,
+): { rank: number; top: number[] } {
+  const N = scores.length;
+  const hist = new Set(Array.from(history).filter((x) => x >= 1 && x <= N));
+  const t = scores[target - 1];
+  const kept: number[] = [];
+  for (let id = 1; id <= N; id++) if (!hist.has(id)) kept.push(id);
+  const rank = hist.has(target) || Number.isNaN(t)
+    ? N - hist.size
+    : kept.filter((id) => id !== target && scores[id - 1] > t).length;
+  const top = kept.filter((id) => !Number.isNaN(scores[id - 1]))
+    .sort((a, b) => scores[b - 1] - scores[a - 1] || a - b).slice(0, k);
+  while (top.length < k) top.push(0);
+  return { rank, top };
+}
+
+Deno.test("streamRanksAndTopK = a plain sort, with ties, repeated and out-of-range history ids, a target in its history, NaN scores, short lists", async () => {
+  const u = mulberry32(11);
+  const N = 53, d = 3, B = 9, k = 7;
+  // small integers: every product is exact, so ties are real ties
+  const int = () => Math.floor(u() * 5) - 2;
+  const items = Array.from({ length: N }, () => Array.from({ length: d }, int));
+  items[40] = [NaN, 0, 0]; // item 41 scores NaN for everyone
+  const reps = Array.from({ length: B }, () => Array.from({ length: d }, int));
+  reps[8] = [0, 0, 0]; // every item ties (0) for user 8, except NaN
+  const targets = Int32Array.from(
+    { length: B },
+    () => 1 + Math.floor(u() * N),
+  );
+  targets[3] = 41; // a NaN target
+  const histories = Array.from(
+    { length: B },
+    () => Int32Array.from({ length: 6 }, () => Math.floor(u() * (N + 3))),
+  );
+  histories[2] = Int32Array.of(targets[2], targets[2], 0, N + 2); // target in it
+  histories[5] = new Int32Array(0);
+  // user 6: everything but two items is history: a short top-k list
+  histories[6] = Int32Array.from({ length: N - 2 }, (_, i) => i + 3);
+  const itemsT = tf.tensor2d(items);
+  const repsT = tf.tensor2d(reps);
+  for (const width of [N, 10, 1]) {
+    const blocks = itemBlocks(itemsT, width);
+    const got = await streamRanksAndTopK(
+      repsT,
+      itemsT,
+      blocks.blocks,
+      histories,
+      targets,
+      k,
+    );
+    blocks.dispose();
+    for (let r = 0; r < B; r++) {
+      const scores = items.map((it) =>
+        it.reduce((s, x, j) => s + x * reps[r][j], 0)
+      );
+      const want = plainRanking(scores, histories[r], targets[r], k);
+      assertEquals(
+        got.ranks[r],
+        want.rank,
+        `rank of user ${r}, width ${width}`,
+      );
+      assertEquals(
+        Array.from(got.ids.subarray(r * k, (r + 1) * k)),
+        want.top,
+        `top-${k} of user ${r}, width ${width}`,
+      );
+    }
+  }
+  tf.dispose([itemsT, repsT]);
 });

@@ -15,6 +15,14 @@
  *   transposed operand with wasm's `Transpose` kernel, then call the original
  *   kernel without transpose flags.
  *
+ * - `Identity` (`tf.clone`) and `Transpose` with a permutation that moves no
+ *   data, on `wasm`: tfjs's wasm kernels copy the tensor; the kernels here
+ *   share its memory (a reference count, as the cpu backend does), tensors
+ *   being immutable. Recording a gradient tape clones every input an op
+ *   saves for its backward pass, and the gradient of `tf.gather` transposes
+ *   by the identity permutation: with a 10^6-item table that was 256 MiB per
+ *   copy, six copies per step of the sampled softmax.
+ *
  * Segment ids outside `[0, numSegments)` are dropped, as in TensorFlow.
  *
  * @module
@@ -191,6 +199,62 @@ function wasmSegmentSum(): KernelFunc {
   });
 }
 
+/** The wasm backend's reference count, which sharing kernels raise. */
+interface SharingBackend {
+  incRef(dataId: object): void;
+}
+
+/** `x` itself under `shape`: its memory shared, not copied. */
+function share(
+  backend: object,
+  x: TensorInfo,
+  shape: readonly number[],
+): TensorInfo {
+  (backend as SharingBackend).incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...shape], dtype: x.dtype };
+}
+
+/** Identity on wasm sharing the input's memory (strings: the original). */
+function wasmSharedIdentity(original: KernelFunc): KernelFunc {
+  return markFixed((args: KernelArgs): TensorInfo | TensorInfo[] => {
+    const { x } = args.inputs as { x: TensorInfo };
+    if (x.dtype === "string") return original(args);
+    return share(args.backend, x, x.shape);
+  });
+}
+
+/**
+ * Whether permuting `shape` by `perm` leaves the data in place: the
+ * dimensions larger than 1 keep their order.
+ */
+function permMovesNothing(
+  shape: readonly number[],
+  perm: readonly number[],
+): boolean {
+  let last = -1;
+  for (const axis of perm) {
+    if (shape[axis] === 1) continue;
+    if (axis < last) return false;
+    last = axis;
+  }
+  return true;
+}
+
+/** Transpose on wasm: a permutation that moves no data shares the input. */
+function wasmSharedNoOpTranspose(original: KernelFunc): KernelFunc {
+  return markFixed((args: KernelArgs): TensorInfo | TensorInfo[] => {
+    const { x } = args.inputs as { x: TensorInfo };
+    const perm = args.attrs?.perm as number[] | undefined;
+    if (
+      x.dtype === "string" || perm === undefined ||
+      perm.length !== x.shape.length || !permMovesNothing(x.shape, perm)
+    ) {
+      return original(args);
+    }
+    return share(args.backend, x, perm.map((a) => x.shape[a]));
+  });
+}
+
 /** Transpose the last two dimensions with wasm's Transpose kernel. */
 function transposeLastTwo(x: TensorInfo, backend: object): TensorInfo {
   const rank = x.shape.length;
@@ -327,8 +391,9 @@ let registered = false;
  * `tf.setBackend`): `UnsortedSegmentSum` for `wasm` (new) and `cpu` (a linear
  * replacement), `BatchMatMul` / `_FusedMatMul` for `wasm` wrapped so that
  * transpose flags take the fast no-transpose path, `Sum` for `wasm` with a
- * one-pass path for sums over leading axes, and `GatherV2` for `wasm` with a
- * row-copy path.
+ * one-pass path for sums over leading axes, `GatherV2` for `wasm` with a
+ * row-copy path, and `Identity` and data-preserving `Transpose` for `wasm`
+ * sharing their input's memory.
  *
  * @example
  * ```ts
@@ -369,6 +434,16 @@ export function registerKernelFixes(): void {
     | undefined;
   if (gather !== undefined && !isFixed("GatherV2", "wasm")) {
     replaceKernel({ ...gather, kernelFunc: wasmGatherRows(gather.kernelFunc) });
+  }
+  for (
+    const [name, wrap] of [
+      ["Identity", wasmSharedIdentity],
+      ["Transpose", wasmSharedNoOpTranspose],
+    ] as const
+  ) {
+    const original = tf.getKernel(name, "wasm") as tf.KernelConfig | undefined;
+    if (original === undefined || isFixed(name, "wasm")) continue;
+    replaceKernel({ ...original, kernelFunc: wrap(original.kernelFunc) });
   }
   const sum = tf.getKernel("Sum", "wasm") as tf.KernelConfig | undefined;
   if (sum !== undefined && !isFixed("Sum", "wasm")) {

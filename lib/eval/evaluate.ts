@@ -21,8 +21,7 @@ import {
   blockItems,
   DEFAULT_MAX_CELLS,
   itemBlocks,
-  streamRanks,
-  streamTopK,
+  streamRanksAndTopK,
 } from "./stream.ts";
 
 /** What evaluation needs from a model. */
@@ -158,17 +157,17 @@ async function streamedRanks(
       const reps = scorer.represent(batch);
       try {
         const h = Array.from(bu, (u) => hist[u]);
-        const r = await streamRanks(
+        const r = await streamRanksAndTopK(
           reps,
           items,
           blocks.blocks,
           h,
           Int32Array.from(bu, (u) => targets[u]),
+          k,
         );
-        const top = await streamTopK(reps, blocks.blocks, h, k);
         for (let i = 0; i < bu.length; i++) {
-          ranks[bu[i]] = r[i];
-          topIds.set(top.ids.subarray(i * k, (i + 1) * k), bu[i] * k);
+          ranks[bu[i]] = r.ranks[i];
+          topIds.set(r.ids.subarray(i * k, (i + 1) * k), bu[i] * k);
         }
       } finally {
         reps.dispose();

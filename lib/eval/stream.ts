@@ -14,6 +14,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor2D } from "../util/tensor_types.ts";
 import type { SeqInput } from "../nn/encoder.ts";
+import { readFloats } from "../backend/heap_view.ts";
 
 /** What streaming needs from a model (a `Scorer`). */
 export interface StreamScorer {
@@ -84,16 +85,20 @@ export function itemBlocks(
 ): { blocks: ItemBlock[]; dispose(): void } {
   const [N, d] = items.shape;
   const blocks: ItemBlock[] = [];
+  // One transpose, then column slices: a slice of rows is contiguous, and
+  // tfjs-wasm copies the whole table to cut a contiguous slice out of it
+  // (31 copies of a 10^6-item table), while a column slice is one strided
+  // copy of the block.
+  const all = tf.transpose(items) as Tensor2D;
   for (let a = 0; a < N; a += width) {
     const w = Math.min(width, N - a);
     blocks.push({
       start: a,
       width: w,
-      itemsT: tf.tidy(() =>
-        tf.transpose(tf.slice(items, [a, 0], [w, d])) as Tensor2D
-      ),
+      itemsT: w === N ? all : tf.slice(all, [0, a], [d, w]),
     });
   }
+  if (blocks.length !== 1) all.dispose();
   return {
     blocks,
     dispose: () => blocks.forEach((b) => b.itemsT.dispose()),
@@ -149,18 +154,7 @@ export async function streamRanks(
 ): Promise<Int32Array> {
   const B = targets.length;
   const N = items.shape[0];
-  const tT = tf.tidy(() => {
-    const sel = tf.transpose(
-      tf.gather(
-        items,
-        tf.tensor1d(Int32Array.from(targets, (t) => t - 1), "int32"),
-      ),
-    );
-    return tf.matMul(reps, sel) as Tensor2D;
-  });
-  const tBlock = (await tT.data()) as Float32Array;
-  tT.dispose();
-  const t = Float32Array.from({ length: B }, (_, r) => tBlock[r * B + r]);
+  const t = await targetScores(reps, items, targets);
   const hist = Array.from(
     { length: B },
     (_, r) => distinctIds(histories[r], N),
@@ -168,8 +162,7 @@ export async function streamRanks(
   const count = new Int32Array(B);
   for (const blk of blocks) {
     const sT = tf.tidy(() => tf.matMul(reps, blk.itemsT));
-    const s = (await sT.data()) as Float32Array;
-    sT.dispose();
+    const s = await readFloats(sT); // a heap view on wasm: used at once
     const w = blk.width, a = blk.start;
     for (let r = 0; r < B; r++) {
       const tr = t[r];
@@ -187,6 +180,7 @@ export async function streamRanks(
       }
       count[r] += c;
     }
+    sT.dispose();
   }
   const out = new Int32Array(B);
   for (let r = 0; r < B; r++) {
@@ -196,6 +190,174 @@ export async function streamRanks(
       : count[r];
   }
   return out;
+}
+
+/**
+ * {@linkcode streamRanks} and the top-k ids of one batch in one product and
+ * one pass per item block: the same ranks, and the same top-k ids as
+ * `ranksAndTopK` over the whole score row (history excluded, ties to the
+ * lower id, NaN never in the top-k, 0 pads a short list). Per row, once
+ * its top-k buffer is full, an item scored no higher than both the target
+ * and the k-th best is settled by one comparison; only the few above
+ * either are counted or inserted.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { itemBlocks, streamRanksAndTopK } from "./stream.ts";
+ * // user (1, 0); items 1..4 score .9 .2 .5 .7; item 1 is history, target 3
+ * const items = tf.tensor2d([[.9, 0], [.2, 0], [.5, 0], [.7, 0]]);
+ * const blocks = itemBlocks(items, 3);
+ * const r = await streamRanksAndTopK(tf.tensor2d([[1, 0]]), items, blocks.blocks,
+ *   [Int32Array.of(1)], Int32Array.of(3), 2);
+ * // only item 4 is above the target; the best two are items 4 and 3
+ * if (r.ranks[0] !== 1 || r.ids.join() !== "4,3") throw new Error();
+ * ```
+ */
+export async function streamRanksAndTopK(
+  reps: Tensor2D,
+  items: Tensor2D,
+  blocks: ItemBlock[],
+  histories: ArrayLike<Int32Array>,
+  targets: Int32Array,
+  k: number,
+): Promise<{ ranks: Int32Array; ids: Int32Array }> {
+  const B = targets.length;
+  const N = items.shape[0];
+  const t = await targetScores(reps, items, targets);
+  const hist = Array.from(
+    { length: B },
+    (_, r) => distinctIds(histories[r], N),
+  );
+  const count = new Int32Array(B);
+  const filled = new Int32Array(B);
+  const vals = new Float64Array(B * k);
+  const ids = new Int32Array(B * k);
+  const excluded = new Uint8Array(N + 2);
+  for (const blk of blocks) {
+    const sT = tf.tidy(() => tf.matMul(reps, blk.itemsT));
+    // On wasm a view of the heap: read before any other tensor is made.
+    const s = await readFloats(sT);
+    const w = blk.width, a = blk.start;
+    for (let r = 0; r < B; r++) {
+      const tr = t[r], tgtId = targets[r], h = hist[r];
+      for (let i = 0; i < h.length; i++) excluded[h[i]] = 1;
+      const base = r * w;
+      // A row's own view: V8 keeps these loops tight (indexing the whole
+      // block's view ran several times slower).
+      const row = s.subarray(base, base + w);
+      let c = countAbove(row, tr);
+      filled[r] = foldTopK(
+        row,
+        a + 1,
+        excluded,
+        vals,
+        ids,
+        r * k,
+        k,
+        filled[r],
+      );
+      // The target's own column, and history items (once each), were
+      // counted if above the target: take them out.
+      const tgt = tgtId - 1 - a;
+      if (tgt >= 0 && tgt < w && row[tgt] > tr) c--;
+      for (let i = 0; i < h.length; i++) {
+        excluded[h[i]] = 0;
+        const jj = h[i] - 1 - a;
+        if (jj >= 0 && jj < w && h[i] !== tgtId && row[jj] > tr) c--;
+      }
+      count[r] += c;
+    }
+    sT.dispose();
+  }
+  const ranks = new Int32Array(B);
+  for (let r = 0; r < B; r++) {
+    ranks[r] = Number.isNaN(t[r]) || contains(hist[r], targets[r])
+      ? N - hist[r].length
+      : count[r];
+  }
+  return { ranks, ids };
+}
+
+/** Items of `row` scored strictly above `t` (a NaN score counts nowhere). */
+function countAbove(row: Float32Array, t: number): number {
+  let c = 0;
+  for (let j = 0; j < row.length; j++) c += +(row[j] > t);
+  return c;
+}
+
+/**
+ * Fold `row` (ids `first`, `first + 1`, ...) into the sorted top-k buffer
+ * at `o` holding `n` entries, skipping `excluded` ids and NaN; returns the
+ * new count. Once the buffer is full, an item is compared with its k-th
+ * entry only.
+ */
+function foldTopK(
+  row: Float32Array,
+  first: number,
+  excluded: Uint8Array,
+  vals: Float64Array,
+  ids: Int32Array,
+  o: number,
+  k: number,
+  n: number,
+): number {
+  let j = 0;
+  for (; j < row.length && n < k; j++) {
+    const v = row[j];
+    if (v !== v || excluded[first + j]) continue;
+    insertAt(vals, ids, o, n++, v, first + j);
+  }
+  let kth = n === k ? vals[o + k - 1] : -Infinity;
+  for (; j < row.length; j++) {
+    const v = row[j];
+    if (!(v > kth) || excluded[first + j]) continue;
+    insertAt(vals, ids, o, k - 1, v, first + j);
+    kth = vals[o + k - 1];
+  }
+  return n;
+}
+
+/** Put (v, id) at slot `p` or above of row buffer `o` (ties stay below). */
+function insertAt(
+  vals: Float64Array,
+  ids: Int32Array,
+  o: number,
+  p: number,
+  v: number,
+  id: number,
+): void {
+  while (p > 0 && v > vals[o + p - 1]) {
+    vals[o + p] = vals[o + p - 1];
+    ids[o + p] = ids[o + p - 1];
+    p--;
+  }
+  vals[o + p] = v;
+  ids[o + p] = id;
+}
+
+/**
+ * Each target's score by the same kind of product as the blocks'
+ * (`represent x targets^T`, its diagonal).
+ */
+async function targetScores(
+  reps: Tensor2D,
+  items: Tensor2D,
+  targets: Int32Array,
+): Promise<Float32Array> {
+  const B = targets.length;
+  const tT = tf.tidy(() => {
+    const sel = tf.transpose(
+      tf.gather(
+        items,
+        tf.tensor1d(Int32Array.from(targets, (t) => t - 1), "int32"),
+      ),
+    );
+    return tf.matMul(reps, sel) as Tensor2D;
+  });
+  const tBlock = (await tT.data()) as Float32Array;
+  tT.dispose();
+  return Float32Array.from({ length: B }, (_, r) => tBlock[r * B + r]);
 }
 
 /**
@@ -226,8 +388,7 @@ export async function streamTopK(
   const excluded = new Uint8Array(N + 2);
   for (const blk of blocks) {
     const sT = tf.tidy(() => tf.matMul(reps, blk.itemsT));
-    const s = (await sT.data()) as Float32Array;
-    sT.dispose();
+    const s = await readFloats(sT); // a heap view on wasm: used at once
     const w = blk.width, a = blk.start;
     for (let r = 0; r < B; r++) {
       const h = histories[r];
@@ -256,6 +417,7 @@ export async function streamTopK(
         if (h[i] >= 0 && h[i] <= N) excluded[h[i]] = 0;
       }
     }
+    sT.dispose();
   }
   return { ids, scores: vals };
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { addInPlace, inPlaceAvailable } from "../backend/adam_inplace.ts";
 import type {
   Scalar,
   Tensor,
@@ -235,8 +236,11 @@ export function softmaxCE(
               return [tf.matMul(p, its), tf.matMul(p, hc, true, false)];
             });
             dh.push(dhc);
-            const next = tf.add(dItems, dic);
-            dItems.dispose();
+            // On wasm the sum is written over dItems (no third table).
+            const next = inPlaceAvailable()
+              ? addInPlace(dItems, dic)
+              : tf.add(dItems, dic);
+            if (next !== dItems) dItems.dispose();
             dic.dispose();
             dItems = next;
           }

@@ -195,15 +195,21 @@ export function sampledSoftmax(
       }
     }
     const h = tf.gather(tf.reshape(hidden, [-1, d]), tf.tensor1d(pos, "int32"));
+    // Targets' and negatives' rows in one lookup: its gradient is one
+    // table-sized scatter, not two added together.
+    const ids = new Int32Array(R + S);
+    ids.set(tgt);
+    ids.set(negatives.ids, R);
+    const rows = tf.gather(itemEmb, tf.tensor1d(ids, "int32"));
     const zt = tf.sub(
-      tf.sum(tf.mul(h, tf.gather(itemEmb, tf.tensor1d(tgt, "int32"))), 1),
+      tf.sum(tf.mul(h, tf.slice(rows, [0, 0], [R, d])), 1),
       tf.tensor1d(logQt),
     );
     const zn = tf.add(
       tf.sub(
         tf.matMul(
           h,
-          tf.gather(itemEmb, tf.tensor1d(negatives.ids, "int32")),
+          tf.slice(rows, [R, 0], [S, d]),
           false,
           true,
         ),

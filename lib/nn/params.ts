@@ -58,11 +58,7 @@ export function normalVar(
   name: string,
 ): Variable {
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.variable(
-    tf.tensor(normalArray(n, std, rng), shape),
-    true,
-    uniq(name),
-  );
+  return ownVariable(tf.tensor(normalArray(n, std, rng), shape), name);
 }
 
 /**
@@ -81,7 +77,19 @@ export function constVar(
   value: number,
   name: string,
 ): Variable {
-  return tf.variable(tf.fill(shape, value), true, uniq(name));
+  return ownVariable(tf.fill(shape, value), name);
+}
+
+/**
+ * A trainable variable holding `init`, which is released: the variable is
+ * then the only holder of the values (a leftover `init` kept a copy of each
+ * table alive once the first update replaced the variable's, and an update
+ * in place must not write where another tensor reads).
+ */
+function ownVariable(init: tf.Tensor, name: string): Variable {
+  const v = tf.variable(init, true, uniq(name));
+  init.dispose();
+  return v;
 }
 
 let counter = 0;

@@ -19,6 +19,7 @@ import type {
   TensorMap,
 } from "./transform.ts";
 import { applyUpdates, disposeReplaced, disposeTree } from "./transform.ts";
+import { addInPlace, inPlaceAvailable } from "../backend/adam_inplace.ts";
 
 import type { LossOutput } from "../losses/combine.ts";
 import type { TrainBatch } from "../data/types.ts";
@@ -205,6 +206,7 @@ export function deviceGradients<B>(
     return v;
   });
   const tapes = objectiveTapes(loss, batch);
+  const inPlace = inPlaceAvailable();
   const byName: TensorMap = {};
   const slots: string[] = [];
   const scalars: Scalar[] = [];
@@ -223,8 +225,9 @@ export function deviceGradients<B>(
       const g = grads[vars[i].name];
       if (!g) return;
       if (byName[n]) {
-        const sum = tf.add(byName[n], g);
-        byName[n].dispose();
+        // On wasm the sum is written over the first tape's gradient.
+        const sum = inPlace ? addInPlace(byName[n], g) : tf.add(byName[n], g);
+        if (sum !== byName[n]) byName[n].dispose();
         g.dispose();
         byName[n] = sum;
       } else {

@@ -18,6 +18,7 @@ import {
   fusedAdamStep,
 } from "../backend/adam_kernel.ts";
 import type { Schedule } from "./schedule.ts";
+import { adamInPlace, inPlaceAvailable } from "../backend/adam_inplace.ts";
 
 /** Named tensors (gradients, updates, or moments). */
 export type TensorMap = Record<string, Tensor>;
@@ -304,9 +305,18 @@ export function adam(
   return {
     init: composed.init,
     gated: fusedAdamAvailable,
-    inPlace: fusedAdamAvailable,
+    inPlace: () => fusedAdamAvailable() || inPlaceAvailable(),
     applyInPlace: (grads, state, params, gate) => {
-      // webgpu: one dispatch per tensor writes parameter and moments over.
+      // webgpu: one dispatch per tensor writes parameter and moments over;
+      // wasm: one pass per tensor on the heap, the same float32 operations
+      // as the composed ops, no temporaries (no gate there: the loss is
+      // read before the update).
+      const onGpu = fusedAdamAvailable();
+      if (!onGpu && gate) {
+        throw new Error(
+          "adam: a gate needs the fused kernel (webgpu); read the loss instead",
+        );
+      }
       const [s, ...rest] = state as [
         { count: number; mu: TensorMap; nu: TensorMap },
         ...StateTree[],
@@ -315,14 +325,9 @@ export function adam(
       const k = constants(count);
       const mu: TensorMap = { ...s.mu }, nu: TensorMap = { ...s.nu };
       for (const [name, g] of Object.entries(grads)) {
-        const r = fusedAdamInPlace(
-          params[name],
-          s.mu[name],
-          s.nu[name],
-          g,
-          k,
-          gate,
-        );
+        const r = onGpu
+          ? fusedAdamInPlace(params[name], s.mu[name], s.nu[name], g, k, gate)
+          : adamInPlace(params[name], s.mu[name], s.nu[name], g, k);
         mu[name] = r.m;
         nu[name] = r.v;
       }

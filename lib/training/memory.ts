@@ -6,24 +6,35 @@
  * access out of bounds" that the WebAssembly runtime would end it with.
  *
  * The estimate, measured with `tf.profile` on wasm (SASRec, d = 64, 2
- * blocks, 3,200 positions per tape, N = 2,000 to 400,000 items) and kept
- * as an upper bound (it was 0 to 30% above every measured peak):
+ * blocks, 3,200 positions per tape, N = 10^5 to 10^6 items; re-measure with
+ * `bench/scale_bench.ts --unchecked`) and kept as an upper bound (1 to 10%
+ * above every measured peak):
  *
- *     peak ~ 17 T + E + (loss "ce" ? C : 0)
+ *     peak ~ k T + E + (loss "ce" ? C : 0),  k = 9 (sampled), 11 (bce), 13 (ce)
  *
- * - T = (N + 2) x d x 4 bytes, the item table. At the optimiser's step the
- *   table, its gradient (the CE term's and the input lookup's, summed), the
- *   old and new Adam moments and their temporaries coexist: 14 to 17
- *   copies. This term sets the limit at scale, whatever the loss.
+ * - T = (N + 2) x d x 4 bytes, the item table. On wasm Adam updates the
+ *   table and its moments in place (lib/backend/adam_inplace.ts), so what
+ *   remains is the table and its two moments, the gradient summed over the
+ *   tapes, and one tape's backward pass: a table-sized scatter per lookup
+ *   of the table (the input's, the loss's) and their sum; CE's hand-written
+ *   backward adds the slice of the real items' rows and its gradient.
+ *   (`tf.profile` counts a tensor that shares another's memory twice, so
+ *   the bound is loose: the heap measured 0.82 to 1.01 x the peak at
+ *   4 x 10^5 items and up.) This term sets the limit at scale.
  * - E = 370 MiB x (positions per tape x d) / (3,200 x 64): the encoder's
  *   activations and gradients on one tape (`maxTokens` positions).
  * - C = the logits of one full-softmax chunk (`ceChunkRows(N) x N x 4`,
  *   128 MiB from N = 16,384 up): the chunk is sized from N, so the loss
  *   itself stays bounded whatever the catalogue.
  *
+ * Measured peaks (MiB): sampled 560 / 1,217 / 2,536 at N = 10^5 / 4 x 10^5
+ * / 10^6; bce 600 / 1,406 at 10^5 / 4 x 10^5; ce 739 / 1,600 / 3,504 at
+ * 10^5 / 4 x 10^5 / 10^6 (the estimate: 590 / 1,249 / 2,567, 638 / 1,445,
+ * 815 / 1,768 / 3,671).
+ *
  * The wasm heap is 32-bit: 4 GiB at most, of which the allocator leaves
- * about 3.5 GiB to tensors (the heap measured 1.18 to 1.38 x the tensors'
- * peak). The cpu backend keeps tensors in ordinary JavaScript memory and has
+ * about 3.5 GiB to tensors (at 10^5 items the heap measured up to 1.34 x
+ * the tensors' peak: the module and the allocator's own overhead). The cpu backend keeps tensors in ordinary JavaScript memory and has
  * no such cap; WebGPU's memory is the device's, not checked here.
  *
  * @module
@@ -57,7 +68,7 @@ export interface StepShape {
 
 /** A step's estimated peak, by part (bytes). */
 export interface StepMemory {
-  /** The item table's copies at the optimiser step (17 T). */
+  /** The item table's copies (k T: 9, 11 or 13 by loss). */
   table: number;
   /** The encoder on one tape (E). */
   encoder: number;
@@ -75,17 +86,32 @@ export interface StepMemory {
  * ```ts
  * import { stepMemory } from "./memory.ts";
  * const m = stepMemory({ numItems: 1_000_000, hidden: 64, positions: 3200, loss: "ce" });
- * // 17 copies of a 1,000,002 x 64 float32 table, 370 MiB, 33 rows x 10^6 logits
- * if (m.table !== 17 * 1_000_002 * 64 * 4 || m.encoder !== 370 * 2 ** 20) throw new Error();
+ * // 13 copies of a 1,000,002 x 64 float32 table, 370 MiB, 33 rows x 10^6 logits
+ * if (m.table !== 13 * 1_000_002 * 64 * 4 || m.encoder !== 370 * 2 ** 20) throw new Error();
  * if (m.logits !== 33 * 1_000_000 * 4 || m.total !== m.table + m.encoder + m.logits) throw new Error();
  * ```
  */
 export function stepMemory(shape: StepShape): StepMemory {
   const { numItems: N, hidden: d } = shape;
-  const table = 17 * (N + 2) * d * 4;
+  const table = tableCopies(shape.loss) * (N + 2) * d * 4;
   const encoder = Math.round(370 * MiB * (shape.positions * d) / (3200 * 64));
   const logits = shape.loss === "ce" ? ceChunkRows(N) * N * 4 : 0;
   return { table, encoder, logits, total: table + encoder + logits };
+}
+
+/**
+ * Copies of the item table a step holds at its peak, by next-item loss
+ * (see the module doc): 9 for the sampled softmax, 11 for BCE, 13 for the
+ * full softmax (and any other loss).
+ *
+ * @example
+ * ```ts
+ * import { tableCopies } from "./memory.ts";
+ * if (tableCopies("sampled") !== 9 || tableCopies("ce") !== 13) throw new Error();
+ * ```
+ */
+export function tableCopies(loss: string): number {
+  return loss === "sampled" ? 9 : loss === "bce" ? 11 : 13;
 }
 
 /** The config keys {@linkcode checkStepFits} reads. */
@@ -117,11 +143,11 @@ function gib(bytes: number): string {
  * ```ts
  * import { checkStepFits } from "./memory.ts";
  * const cfg = { hidden: 64, batchSize: 256, maxLen: 50, loss: "ce", maxTokens: 3200 };
- * checkStepFits(cfg, 100_000, "wasm"); // 0.9 GiB: fits
+ * checkStepFits(cfg, 100_000, "wasm"); // 0.8 GiB: fits
  * let msg = "";
  * try { checkStepFits(cfg, 2_000_000, "wasm"); } catch (e) { msg = String(e); }
  * if (!msg.includes("above the wasm backend's 4 GiB heap")) throw new Error(msg);
- * if (!msg.includes("--backend cpu") || !msg.includes("--set hidden=16")) throw new Error(msg);
+ * if (!msg.includes("--backend cpu") || !msg.includes("--set hidden=32")) throw new Error(msg);
  * checkStepFits(cfg, 2_000_000, "cpu"); // no heap cap there
  * ```
  */
