@@ -15,9 +15,10 @@
 //
 // The table: each measured cell as measured, and every cell of the 10^4..10^6
 // x 10^5..10^6 grid not measured extrapolated from the measured ones of its
-// loss and hidden size (marked "~"): seconds per step linear in the items
-// (fitted through the measured points), steps per epoch = ceil(users / 256),
-// evaluation seconds per user linear in the items; peak tensors are
+// loss and hidden size (marked "~"): seconds per step and evaluation seconds
+// per user those of the measured point with the same items (other users),
+// else linear in the items (fitted through the measured points); steps per
+// epoch = ceil(users / 256); peak tensors are
 // lib/training/memory.ts's estimate there, and a cell the wasm heap cannot
 // hold says so (as `train` refuses it).
 import { parseArgs } from "node:util";
@@ -50,7 +51,8 @@ const SMALL: Point[] = [
   { items: E5, users: E5, loss: "sampled", steps: "20", "eval-users": "5000" },
   { items: E5, users: E5, loss: "ce", steps: "8", "eval-users": "5000" },
   { items: E6, users: E5, loss: "ce" }, // refused on wasm at d = 64
-  { items: E6, users: E5, loss: "sampled" }, // refused on wasm at d = 64
+  // 40 steps timed, every user evaluated
+  { items: E6, users: E5, loss: "sampled", steps: "40" },
   {
     items: E6,
     users: E5,
@@ -98,6 +100,8 @@ interface Result {
   rssPeakMiB?: number;
   stepsTimed?: number;
   stepsPerEpoch?: number;
+  /** Under which code it was measured, when not the current one. */
+  note?: string;
 }
 
 async function readResults(): Promise<Result[]> {
@@ -226,6 +230,7 @@ function table(results: Result[]): string {
         m.evalExtrapolated
           ? `${n(m.evalUsers!)} users evaluated`
           : "every user evaluated",
+        ...(m.note ? [m.note] : []),
       ].join("; ");
       rows.push(
         `${head} ${m.epochExtrapolated ? "~" : ""}${
@@ -251,19 +256,25 @@ function table(results: Result[]): string {
       );
       continue;
     }
+    // A point of the same catalogue (other users): its own step and
+    // per-user evaluation costs; else lines through the items.
+    const twin = same.filter((r) => r.items === c.items);
+    const basis = twin.length > 0 ? twin : same;
     const step = fit(
-      same.map((r) => r.items),
-      same.map((r) => r.secondsPerStep!),
+      basis.map((r) => r.items),
+      basis.map((r) => r.secondsPerStep!),
     );
     const evalPerUser = fit(
-      same.map((r) => r.items),
-      same.map((r) => r.evalSeconds! / r.users),
+      basis.map((r) => r.items),
+      basis.map((r) => r.evalSeconds! / r.users),
     );
     const epoch = Math.ceil(c.users / 256) * step(c.items);
     rows.push(
       `${head} ~${fmtSeconds(epoch)} | ~${
         fmtSeconds(evalPerUser(c.items) * c.users)
-      } | ~${fmtMiB(est / 2 ** 20)} (estimate) | - | extrapolated |`,
+      } | ~${fmtMiB(est / 2 ** 20)} (estimate) | - | extrapolated${
+        twin.length > 0 ? ` from ${n(twin[0].users)} users` : ""
+      } |`,
     );
   }
   return rows.join("\n");
